@@ -1,0 +1,182 @@
+/* pimparse-capture.c — the libpcap driver: the only file of the library that makes
+ * system calls.  Live capture exposes the fd / process(now) / get_expiry() trio; file
+ * replay uses each packet's timestamp as the clock. */
+#include <errno.h>
+#include <pcap/pcap.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "pimparse-internal.h"
+
+struct pimparse_capture {
+    pcap_t *pcap;
+    pimparse_state *st;
+    int linktype;
+    int fd;
+    uint64_t now;
+    uint64_t last_time;
+};
+
+static void set_err(char *errbuf, size_t size, const char *msg)
+{
+    if (errbuf && size)
+        snprintf(errbuf, size, "%s", msg);
+}
+
+static void on_live_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
+{
+    pimparse_capture *c = (pimparse_capture *)user;
+    c->last_time = c->now;
+    pimparse_state_process_frame(c->st, c->linktype, bytes, h->caplen, c->now);
+}
+
+int pimparse_capture_open_live(const char *ifname, pimparse_state *st, pimparse_capture **out,
+                               char *errbuf, size_t errbuf_size)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    if (!ifname || !st || !out)
+        return PIMPARSE_ERR_INVALID;
+    *out = NULL;
+    pimparse_capture *c = pp_calloc(1, sizeof *c);
+    if (!c)
+        return PIMPARSE_ERR_NOMEM;
+    c->st = st;
+    c->fd = -1;
+    c->pcap = pcap_create(ifname, perr);
+    if (!c->pcap)
+        goto fail;
+    struct bpf_program prog;
+    memset(&prog, 0, sizeof prog);
+    /* Whole PIM messages (the largest J/P fits one MTU), delivered at once. */
+    if (pcap_set_snaplen(c->pcap, 65535) != 0 || pcap_set_immediate_mode(c->pcap, 1) != 0 ||
+        pcap_set_promisc(c->pcap, 0) != 0)
+        goto fail_pcap;
+    int r = pcap_activate(c->pcap);
+    if (r < 0)
+        goto fail_pcap;
+    /* spec/pim.md §1: filter `pim` and keep only received frames (not our own Hellos). */
+    if (pcap_compile(c->pcap, &prog, "pim", 1, PCAP_NETMASK_UNKNOWN) != 0)
+        goto fail_pcap;
+    r = pcap_setfilter(c->pcap, &prog);
+    pcap_freecode(&prog);
+    if (r != 0)
+        goto fail_pcap;
+    if (pcap_setdirection(c->pcap, PCAP_D_IN) != 0)
+        goto fail_pcap;
+    if (pcap_setnonblock(c->pcap, 1, perr) != 0)
+        goto fail;
+    c->fd = pcap_get_selectable_fd(c->pcap);
+    if (c->fd < 0) {
+        snprintf(perr, sizeof perr, "no selectable fd for %s", ifname);
+        goto fail;
+    }
+    c->linktype = pcap_datalink(c->pcap);
+    *out = c;
+    return 0;
+fail_pcap:
+    snprintf(perr, sizeof perr, "%s: %s", ifname, pcap_geterr(c->pcap));
+fail:
+    set_err(errbuf, errbuf_size, perr);
+    if (c->pcap)
+        pcap_close(c->pcap);
+    pp_free(c);
+    return PIMPARSE_ERR_PCAP;
+}
+
+int pimparse_capture_open_file(const char *path, pimparse_state *st, pimparse_capture **out,
+                               char *errbuf, size_t errbuf_size)
+{
+    char perr[PCAP_ERRBUF_SIZE] = "";
+    if (!path || !st || !out)
+        return PIMPARSE_ERR_INVALID;
+    *out = NULL;
+    pimparse_capture *c = pp_calloc(1, sizeof *c);
+    if (!c)
+        return PIMPARSE_ERR_NOMEM;
+    c->st = st;
+    c->fd = -1;
+    c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+    if (!c->pcap) {
+        set_err(errbuf, errbuf_size, perr);
+        pp_free(c);
+        return PIMPARSE_ERR_PCAP;
+    }
+    c->linktype = pcap_datalink(c->pcap);
+    *out = c;
+    return 0;
+}
+
+void pimparse_capture_close(pimparse_capture *c)
+{
+    if (!c)
+        return;
+    if (c->pcap)
+        pcap_close(c->pcap);
+    pp_free(c);
+}
+
+int pimparse_capture_get_fd(const pimparse_capture *c)
+{
+    return c ? c->fd : -1;
+}
+
+int pimparse_capture_process(pimparse_capture *c, uint64_t now)
+{
+    if (!c || c->fd < 0)
+        return PIMPARSE_ERR_INVALID;
+    c->now = now;
+    int total = 0;
+    /* Bounded: a busy link cannot keep us here for more than a few buffers per wake-up. */
+    for (int round = 0; round < 64; round++) {
+        int n = pcap_dispatch(c->pcap, -1, on_live_frame, (u_char *)c);
+        if (n < 0) {
+            if (n == PCAP_ERROR_BREAK)
+                break;
+            return PIMPARSE_ERR_PCAP;
+        }
+        if (n == 0)
+            break;
+        total += n;
+    }
+    pimparse_state_handle_expiry(c->st, now);
+    return total;
+}
+
+uint64_t pimparse_capture_get_expiry(pimparse_capture *c)
+{
+    return c ? pimparse_state_get_expiry(c->st) : PIMPARSE_NEVER;
+}
+
+long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
+{
+    if (!c || !c->pcap || c->fd >= 0)
+        return PIMPARSE_ERR_INVALID;
+    long n = 0;
+    while (max_frames == 0 || (unsigned long)n < max_frames) {
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        int r = pcap_next_ex(c->pcap, &h, &data);
+        if (r == PCAP_ERROR_BREAK)
+            break;
+        if (r < 0)
+            return PIMPARSE_ERR_PCAP;
+        if (r == 0) /* a live timeout; files never return it */
+            break;
+        /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
+        uint64_t ts = (uint64_t)h->ts.tv_sec * PIMPARSE_NS_PER_S + (uint64_t)h->ts.tv_usec;
+        c->last_time = ts;
+        pimparse_state_process_frame(c->st, c->linktype, data, h->caplen, ts);
+        n++;
+    }
+    return n;
+}
+
+uint64_t pimparse_capture_last_time(const pimparse_capture *c)
+{
+    return c ? c->last_time : 0;
+}
+
+int pimparse_capture_linktype(const pimparse_capture *c)
+{
+    return c ? c->linktype : -1;
+}

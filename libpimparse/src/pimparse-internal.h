@@ -1,0 +1,65 @@
+/* pimparse-internal.h — helpers shared by the library's sources and its unit tests.
+ * Not installed. */
+#ifndef PIMPARSE_INTERNAL_H
+#define PIMPARSE_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pimparse/pimparse.h"
+
+#define PIMPARSE_HIDDEN __attribute__((visibility("hidden")))
+
+static inline uint16_t pp_get16(const uint8_t *p)
+{
+    return (uint16_t)((unsigned)p[0] << 8 | p[1]);
+}
+
+static inline uint32_t pp_get32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline void pp_put16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)(v >> 8);
+    p[1] = (uint8_t)v;
+}
+
+static inline void pp_put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+/* IANA address family numbers used by PIM Encoded addresses (RFC 7761 §4.9.1). */
+#define PP_IANA_AF_IPV4 1
+#define PP_IANA_AF_IPV6 2
+
+/* Every allocation of the library goes through these, so unit tests can fail the Nth. */
+PIMPARSE_HIDDEN void *pp_malloc(size_t size);
+PIMPARSE_HIDDEN void *pp_calloc(size_t n, size_t size);
+PIMPARSE_HIDDEN void *pp_realloc(void *p, size_t size);
+PIMPARSE_HIDDEN void pp_free(void *p);
+/* Test hook: the n-th allocation from now (1-based) and every later one fail; 0 turns
+ * failure injection off.  Returns the number of allocations made since the last call. */
+PIMPARSE_HIDDEN unsigned long pp_alloc_fail_at(unsigned long n);
+
+/* Sum of 16-bit big-endian words (odd tail padded with zero), unfolded. */
+PIMPARSE_HIDDEN uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum);
+/* Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1) for next header 103. */
+PIMPARSE_HIDDEN uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len);
+
+/* Whether a is a multicast / routable-scope multicast / SSM-range / unicast address. */
+PIMPARSE_HIDDEN int pp_addr_is_multicast(const pimparse_addr *a);
+PIMPARSE_HIDDEN int pp_addr_is_link_local_group(const pimparse_addr *a);
+PIMPARSE_HIDDEN int pp_addr_is_ssm(const pimparse_addr *a);
+PIMPARSE_HIDDEN int pp_addr_is_unicast(const pimparse_addr *a);
+
+/* Reads an Encoded-Unicast address at p (avail bytes available).  Returns its encoded
+ * length (6 or 18) or a negative PIMPARSE_ERR_*. */
+PIMPARSE_HIDDEN int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimparse_addr *out);
+
+#endif

@@ -1,0 +1,120 @@
+/* pimparse-jp.c — Join/Prune message validation and iteration (RFC 7761 §4.9.5). */
+#include <string.h>
+
+#include "pimparse-internal.h"
+
+/* Checks an Encoded-Group or Encoded-Source header (§4.9.1) against the message family. */
+static int check_encoded(const uint8_t *p, uint8_t iana_af)
+{
+    if (p[0] != PP_IANA_AF_IPV4 && p[0] != PP_IANA_AF_IPV6)
+        return PIMPARSE_ERR_FAMILY;
+    if (p[0] != iana_af)
+        return PIMPARSE_ERR_FAMILY;
+    /* Encoding type 1 (RFC 5384 Join Attributes) is only sent to neighbors that
+     * advertised Hello option 26, which we never do. */
+    if (p[1] != 0)
+        return PIMPARSE_ERR_ENCODING;
+    return 0;
+}
+
+int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
+{
+    if (!pkt || !jp || !pkt->pim)
+        return PIMPARSE_ERR_INVALID;
+    if (pkt->pim_type != PIMPARSE_TYPE_JOIN_PRUNE)
+        return PIMPARSE_ERR_WRONG_TYPE;
+    const uint8_t *m = pkt->pim;
+    size_t len = pkt->pim_len;
+    size_t alen = pkt->ip_src.family == PIMPARSE_AF_IPV6 ? 16 : 4;
+    uint8_t iana_af = alen == 16 ? PP_IANA_AF_IPV6 : PP_IANA_AF_IPV4;
+    size_t ulen = 2 + alen;     /* Encoded-Unicast */
+    size_t elen = 4 + alen;     /* Encoded-Group and Encoded-Source */
+
+    if (len < 4 + ulen + 4)
+        return PIMPARSE_ERR_TRUNCATED;
+    int r = check_encoded(m + 4, iana_af);
+    if (r < 0)
+        return r;
+    memset(jp, 0, sizeof *jp);
+    jp->upstream_neighbor.family = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
+    memcpy(jp->upstream_neighbor.bytes, m + 6, alen);
+    size_t off = 4 + ulen;
+    jp->num_groups = m[off + 1];          /* m[off] is reserved */
+    jp->holdtime = pp_get16(m + off + 2);
+    off += 4;
+
+    /* Pre-pass (as pimd): every group header and source list must fit before anything
+     * is used; one shortfall refuses the whole message. */
+    const uint8_t *groups = m + off;
+    for (unsigned g = 0; g < jp->num_groups; g++) {
+        if (len - off < elen + 4)
+            return PIMPARSE_ERR_TRUNCATED;
+        r = check_encoded(m + off, iana_af);
+        if (r < 0)
+            return r;
+        size_t nj = pp_get16(m + off + elen);
+        size_t np = pp_get16(m + off + elen + 2);
+        off += elen + 4;
+        size_t n = nj + np; /* <= 131070, times 20 fits any size_t */
+        if ((len - off) / elen < n)
+            return PIMPARSE_ERR_TRUNCATED;
+        for (size_t i = 0; i < n; i++) {
+            r = check_encoded(m + off, iana_af);
+            if (r < 0)
+                return r;
+            off += elen;
+        }
+    }
+    jp->it_pos = groups;
+    jp->it_end = m + off; /* bytes after the last group are ignored (as pimd, tcpdump) */
+    jp->it_group = 0;
+    jp->it_source = 0;
+    jp->it_alen = (uint8_t)alen;
+    return 0;
+}
+
+int pimparse_jp_next(pimparse_jp *jp, pimparse_jp_entry *e)
+{
+    if (!jp || !e || !jp->it_pos)
+        return 0;
+    size_t alen = jp->it_alen;
+    size_t elen = 4 + alen;
+    uint8_t fam = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
+    while (jp->it_group < jp->num_groups) {
+        const uint8_t *g = jp->it_pos;
+        uint16_t nj = pp_get16(g + elen);
+        uint16_t np = pp_get16(g + elen + 2);
+        unsigned total = (unsigned)nj + np;
+        if (jp->it_source >= total) {
+            jp->it_pos = g + elen + 4 + (size_t)total * elen;
+            jp->it_group++;
+            jp->it_source = 0;
+            continue;
+        }
+        unsigned i = jp->it_source++;
+        const uint8_t *s = g + elen + 4 + (size_t)i * elen;
+        memset(&e->group, 0, sizeof e->group);
+        e->group.family = fam;
+        memcpy(e->group.bytes, g + 4, alen);
+        e->group_flags = g[2];
+        e->group_mask_len = g[3];
+        e->group_index = jp->it_group;
+        e->num_joined = nj;
+        e->num_pruned = np;
+        memset(&e->source, 0, sizeof e->source);
+        e->source.family = fam;
+        memcpy(e->source.bytes, s + 4, alen);
+        e->source_flags = s[2];
+        e->source_mask_len = s[3];
+        e->is_join = i < nj;
+        e->source_index = (uint16_t)(e->is_join ? i : i - nj);
+        /* §4.9.5.1: W and R select (S,G), (*,G) or (S,G,rpt); W without R is invalid. */
+        unsigned wr = s[2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R);
+        e->kind = wr == 0 ? PIMPARSE_ENTRY_SG
+                : wr == (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R) ? PIMPARSE_ENTRY_STAR_G
+                : wr == PIMPARSE_SOURCE_R ? PIMPARSE_ENTRY_SG_RPT
+                : PIMPARSE_ENTRY_INVALID;
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,880 @@
+/* pimparse-state.c — upstream per-(S,G) Join state for one interface and the PIM
+ * neighbors heard on it (RFC 7761 §4.3, §4.5.3 "Receiving (S,G) Join/Prune Messages").
+ *
+ * (S,G) entries live in one array addressed by 32-bit index: a hash table over every
+ * address bit (chains through the array) finds them, and a binary min-heap of deadlines
+ * orders their timers.  Heap keys are lazy: a Join only ever moves an entry's deadline
+ * later, so a refresh leaves the heap alone and the stale key is corrected when it
+ * reaches the top; only a Prune-Pending (an earlier deadline) touches the heap. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "pimparse-internal.h"
+
+#define NIL UINT32_MAX
+#define MAX_NEIGHBORS 4096
+#define MAX_SECONDARY 16
+#define DEFAULT_PROPAGATION_DELAY_MS 500 /* §4.11 */
+#define DEFAULT_OVERRIDE_INTERVAL_MS 2500
+
+struct sg {
+    uint8_t s[16];
+    uint8_t g[16];
+    uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
+    uint64_t pp;       /* Prune-Pending Timer; PIMPARSE_NEVER when not pending */
+    uint32_t next;     /* hash chain, or free list */
+    uint32_t heap_pos; /* NIL when not in the heap */
+    uint32_t hash;
+    uint8_t family;    /* 0 = free slot */
+};
+
+struct heap_item {
+    uint64_t key; /* <= the entry's deadline */
+    uint32_t idx;
+};
+
+struct nbr {
+    pimparse_neighbor info;
+    pimparse_addr secondary[MAX_SECONDARY];
+};
+
+struct pimparse_state {
+    pimparse_settings set;
+    struct sg *sg;
+    uint32_t sg_cap, sg_used, free_head, count;
+    uint32_t *buckets;
+    uint32_t nbuckets; /* power of two */
+    struct heap_item *heap;
+    uint32_t heap_len, heap_cap;
+    struct nbr *nbrs;
+    size_t n_nbrs, cap_nbrs;
+    pimparse_addr *locals;
+    size_t n_locals, cap_locals;
+    pimparse_stats stats;
+};
+
+static void st_log(const pimparse_state *st, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void st_log(const pimparse_state *st, int level, const char *fmt, ...)
+{
+    if (!st->set.log)
+        return;
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf, sizeof buf, fmt, ap);
+    va_end(ap);
+    st->set.log(st->set.user, level, buf);
+}
+
+void pimparse_settings_default(pimparse_settings *s)
+{
+    if (!s)
+        return;
+    memset(s, 0, sizeof *s);
+    s->size = sizeof *s;
+    s->propagation_delay_ms = DEFAULT_PROPAGATION_DELAY_MS;
+    s->override_interval_ms = DEFAULT_OVERRIDE_INTERVAL_MS;
+}
+
+int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
+{
+    if (!out)
+        return PIMPARSE_ERR_INVALID;
+    *out = NULL;
+    pimparse_settings s;
+    pimparse_settings_default(&s);
+    if (settings) {
+        if (settings->size == 0 || settings->size > sizeof s)
+            return PIMPARSE_ERR_INVALID;
+        memcpy(&s, settings, settings->size);
+        s.size = sizeof s;
+    }
+    pimparse_state *st = pp_calloc(1, sizeof *st);
+    if (!st)
+        return PIMPARSE_ERR_NOMEM;
+    st->set = s;
+    st->free_head = NIL;
+    st->nbuckets = 64;
+    st->buckets = pp_malloc(st->nbuckets * sizeof *st->buckets);
+    if (!st->buckets) {
+        pp_free(st);
+        return PIMPARSE_ERR_NOMEM;
+    }
+    memset(st->buckets, 0xff, st->nbuckets * sizeof *st->buckets);
+    *out = st;
+    return 0;
+}
+
+void pimparse_state_free(pimparse_state *st)
+{
+    if (!st)
+        return;
+    pp_free(st->sg);
+    pp_free(st->buckets);
+    pp_free(st->heap);
+    pp_free(st->nbrs);
+    pp_free(st->locals);
+    pp_free(st);
+}
+
+void pimparse_state_set_policy(pimparse_state *st, uint32_t policy)
+{
+    if (st)
+        st->set.policy = policy;
+}
+
+static int is_local(const pimparse_state *st, const pimparse_addr *a)
+{
+    for (size_t i = 0; i < st->n_locals; i++)
+        if (pimparse_addr_equal(&st->locals[i], a))
+            return 1;
+    return 0;
+}
+
+int pimparse_state_add_local_address(pimparse_state *st, const pimparse_addr *a)
+{
+    if (!st || !a || (a->family != PIMPARSE_AF_IPV4 && a->family != PIMPARSE_AF_IPV6))
+        return PIMPARSE_ERR_INVALID;
+    if (is_local(st, a))
+        return 0;
+    if (st->n_locals == st->cap_locals) {
+        size_t nc = st->cap_locals ? st->cap_locals * 2 : 4;
+        pimparse_addr *n = pp_realloc(st->locals, nc * sizeof *n);
+        if (!n)
+            return PIMPARSE_ERR_NOMEM;
+        st->locals = n;
+        st->cap_locals = nc;
+    }
+    pimparse_addr c;
+    memset(&c, 0, sizeof c);
+    c.family = a->family;
+    memcpy(c.bytes, a->bytes, a->family == PIMPARSE_AF_IPV4 ? 4 : 16);
+    st->locals[st->n_locals++] = c;
+    return 0;
+}
+
+/* ---- hashing ---------------------------------------------------------------------- */
+
+static uint64_t load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static uint64_t fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+/* Mixes all 33 key bytes: SSM groups share 232/8 and sources share prefixes, so a hash
+ * over a few bytes would collapse into a few chains. */
+static uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s, const uint8_t *g)
+{
+    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t h = seed ^ ((uint64_t)family * k);
+    h = (h ^ load64(s)) * k;
+    h = (h ^ (h >> 29) ^ load64(s + 8)) * k;
+    h = (h ^ (h >> 29) ^ load64(g)) * k;
+    h = (h ^ (h >> 29) ^ load64(g + 8)) * k;
+    return (uint32_t)fmix64(h);
+}
+
+static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
+                     uint32_t h)
+{
+    for (uint32_t i = st->buckets[h & (st->nbuckets - 1)]; i != NIL; i = st->sg[i].next) {
+        const struct sg *e = &st->sg[i];
+        if (e->hash == h && e->family == family && memcmp(e->s, s, 16) == 0 &&
+            memcmp(e->g, g, 16) == 0)
+            return i;
+    }
+    return NIL;
+}
+
+static int grow_buckets(pimparse_state *st)
+{
+    if (st->nbuckets >= (UINT32_C(1) << 31))
+        return 0;
+    uint32_t nb = st->nbuckets * 2;
+    uint32_t *b = pp_malloc((size_t)nb * sizeof *b);
+    if (!b)
+        return PIMPARSE_ERR_NOMEM;
+    memset(b, 0xff, (size_t)nb * sizeof *b);
+    for (uint32_t i = 0; i < st->sg_used; i++) {
+        struct sg *e = &st->sg[i];
+        if (!e->family)
+            continue;
+        uint32_t slot = e->hash & (nb - 1);
+        e->next = b[slot];
+        b[slot] = i;
+    }
+    pp_free(st->buckets);
+    st->buckets = b;
+    st->nbuckets = nb;
+    return 0;
+}
+
+/* ---- heap ------------------------------------------------------------------------- */
+
+static uint64_t deadline(const struct sg *e)
+{
+    return e->expiry < e->pp ? e->expiry : e->pp;
+}
+
+static void heap_set(pimparse_state *st, uint32_t pos, struct heap_item it)
+{
+    st->heap[pos] = it;
+    st->sg[it.idx].heap_pos = pos;
+}
+
+static void sift_up(pimparse_state *st, uint32_t pos)
+{
+    struct heap_item it = st->heap[pos];
+    while (pos > 0) {
+        uint32_t parent = (pos - 1) / 2;
+        if (st->heap[parent].key <= it.key)
+            break;
+        heap_set(st, pos, st->heap[parent]);
+        pos = parent;
+    }
+    heap_set(st, pos, it);
+}
+
+static void sift_down(pimparse_state *st, uint32_t pos)
+{
+    struct heap_item it = st->heap[pos];
+    for (;;) {
+        uint32_t c = 2 * pos + 1;
+        if (c >= st->heap_len)
+            break;
+        if (c + 1 < st->heap_len && st->heap[c + 1].key < st->heap[c].key)
+            c++;
+        if (st->heap[c].key >= it.key)
+            break;
+        heap_set(st, pos, st->heap[c]);
+        pos = c;
+    }
+    heap_set(st, pos, it);
+}
+
+static void heap_remove(pimparse_state *st, uint32_t pos)
+{
+    uint32_t idx = st->heap[pos].idx;
+    st->sg[idx].heap_pos = NIL;
+    st->heap_len--;
+    if (pos == st->heap_len)
+        return;
+    uint64_t old = st->heap[pos].key;
+    heap_set(st, pos, st->heap[st->heap_len]);
+    if (st->heap[pos].key < old)
+        sift_up(st, pos);
+    else
+        sift_down(st, pos);
+}
+
+/* Puts or moves an entry in the heap after its timers changed.  Later deadlines are
+ * left lazy (see the file comment). */
+static int schedule(pimparse_state *st, uint32_t idx)
+{
+    struct sg *e = &st->sg[idx];
+    uint64_t d = deadline(e);
+    if (e->heap_pos != NIL) {
+        if (d < st->heap[e->heap_pos].key) {
+            st->heap[e->heap_pos].key = d;
+            sift_up(st, e->heap_pos);
+        }
+        return 0;
+    }
+    if (d == PIMPARSE_NEVER)
+        return 0;
+    if (st->heap_len == st->heap_cap) {
+        uint32_t nc = st->heap_cap ? st->heap_cap * 2 : 64;
+        struct heap_item *h = pp_realloc(st->heap, (size_t)nc * sizeof *h);
+        if (!h)
+            return PIMPARSE_ERR_NOMEM;
+        st->heap = h;
+        st->heap_cap = nc;
+    }
+    uint32_t pos = st->heap_len++;
+    st->heap[pos] = (struct heap_item){d, idx};
+    e->heap_pos = pos;
+    sift_up(st, pos);
+    return 0;
+}
+
+/* Corrects stale keys at the top until the top key is a true deadline. */
+static void fix_top(pimparse_state *st)
+{
+    while (st->heap_len) {
+        struct heap_item *top = &st->heap[0];
+        uint64_t d = deadline(&st->sg[top->idx]);
+        if (d == top->key)
+            return;
+        if (d == PIMPARSE_NEVER) {
+            heap_remove(st, 0);
+            continue;
+        }
+        top->key = d;
+        sift_down(st, 0);
+    }
+}
+
+/* ---- entries ---------------------------------------------------------------------- */
+
+static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
+                  uint32_t h, uint32_t *out)
+{
+    if (st->count >= st->nbuckets) {
+        int r = grow_buckets(st);
+        if (r < 0)
+            return r;
+    }
+    uint32_t idx;
+    if (st->free_head != NIL) {
+        idx = st->free_head;
+        st->free_head = st->sg[idx].next;
+    } else {
+        if (st->sg_used == st->sg_cap) {
+            if (st->sg_cap >= NIL / 2)
+                return PIMPARSE_ERR_NOMEM;
+            uint32_t nc = st->sg_cap ? st->sg_cap * 2 : 64;
+            struct sg *n = pp_realloc(st->sg, (size_t)nc * sizeof *n);
+            if (!n)
+                return PIMPARSE_ERR_NOMEM;
+            st->sg = n;
+            st->sg_cap = nc;
+        }
+        idx = st->sg_used++;
+    }
+    struct sg *e = &st->sg[idx];
+    memcpy(e->s, s, 16);
+    memcpy(e->g, g, 16);
+    e->family = family;
+    e->hash = h;
+    e->expiry = PIMPARSE_NEVER;
+    e->pp = PIMPARSE_NEVER;
+    e->heap_pos = NIL;
+    uint32_t slot = h & (st->nbuckets - 1);
+    e->next = st->buckets[slot];
+    st->buckets[slot] = idx;
+    st->count++;
+    *out = idx;
+    return 0;
+}
+
+static void remove_entry(pimparse_state *st, uint32_t idx)
+{
+    struct sg *e = &st->sg[idx];
+    uint32_t *link = &st->buckets[e->hash & (st->nbuckets - 1)];
+    while (*link != idx)
+        link = &st->sg[*link].next;
+    *link = e->next;
+    if (e->heap_pos != NIL)
+        heap_remove(st, e->heap_pos);
+    e->family = 0;
+    e->next = st->free_head;
+    st->free_head = idx;
+    st->count--;
+}
+
+static void entry_addrs(const struct sg *e, pimparse_addr *s, pimparse_addr *g)
+{
+    memset(s, 0, sizeof *s);
+    memset(g, 0, sizeof *g);
+    s->family = g->family = e->family;
+    memcpy(s->bytes, e->s, 16);
+    memcpy(g->bytes, e->g, 16);
+}
+
+static void emit(const pimparse_state *st, const pimparse_event *ev)
+{
+    if (st->set.event)
+        st->set.event(st->set.user, ev);
+}
+
+static void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
+                    const pimparse_addr *from, uint16_t holdtime)
+{
+    if (!st->set.event)
+        return;
+    pimparse_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.time = now;
+    entry_addrs(e, &ev.source, &ev.group);
+    if (from)
+        ev.neighbor = *from;
+    ev.holdtime = holdtime;
+    emit(st, &ev);
+}
+
+/* ---- neighbors -------------------------------------------------------------------- */
+
+static struct nbr *find_nbr(pimparse_state *st, const pimparse_addr *a)
+{
+    for (size_t i = 0; i < st->n_nbrs; i++)
+        if (pimparse_addr_equal(&st->nbrs[i].info.address, a))
+            return &st->nbrs[i];
+    return NULL;
+}
+
+static int is_neighbor(const pimparse_state *st, const pimparse_addr *a)
+{
+    for (size_t i = 0; i < st->n_nbrs; i++) {
+        const struct nbr *n = &st->nbrs[i];
+        if (pimparse_addr_equal(&n->info.address, a))
+            return 1;
+        for (unsigned j = 0; j < n->info.num_secondary; j++)
+            if (pimparse_addr_equal(&n->secondary[j], a))
+                return 1;
+    }
+    return 0;
+}
+
+static void emit_nbr(const pimparse_state *st, int type, uint64_t now, const pimparse_neighbor *n)
+{
+    if (!st->set.event)
+        return;
+    pimparse_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.time = now;
+    ev.neighbor = n->address;
+    ev.holdtime = n->holdtime;
+    ev.generation_id = n->generation_id;
+    emit(st, &ev);
+}
+
+static void drop_nbr(pimparse_state *st, struct nbr *n, uint64_t now)
+{
+    pimparse_neighbor info = n->info;
+    size_t i = (size_t)(n - st->nbrs);
+    st->nbrs[i] = st->nbrs[--st->n_nbrs];
+    char a[64];
+    st_log(st, LOG_INFO, "neighbor %s down", pimparse_addr_format(&info.address, a, sizeof a));
+    /* §4.3.2 leaves downstream (S,G) state alone on neighbor loss: it lives until ET. */
+    emit_nbr(st, PIMPARSE_EVENT_NEIGHBOR_DOWN, now, &info);
+}
+
+static int process_hello(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+{
+    pimparse_hello h;
+    int r = pimparse_hello_decode(pkt, &h);
+    if (r < 0)
+        return r;
+    st->stats.hellos++;
+    if (is_local(st, &pkt->ip_src))
+        return 0;
+    struct nbr *n = find_nbr(st, &pkt->ip_src);
+    char a[64];
+    pimparse_addr_format(&pkt->ip_src, a, sizeof a);
+    /* §4.3.1: holdtime 0 = the neighbor is going down; remove it at once. */
+    if (h.holdtime == 0) {
+        if (n)
+            drop_nbr(st, n, now);
+        return 0;
+    }
+    int fresh = 0;
+    if (!n) {
+        if (st->n_nbrs >= MAX_NEIGHBORS) {
+            st->stats.neighbors_refused++;
+            return 0;
+        }
+        if (st->n_nbrs == st->cap_nbrs) {
+            size_t nc = st->cap_nbrs ? st->cap_nbrs * 2 : 4;
+            struct nbr *nn = pp_realloc(st->nbrs, nc * sizeof *nn);
+            if (!nn)
+                return PIMPARSE_ERR_NOMEM;
+            st->nbrs = nn;
+            st->cap_nbrs = nc;
+        }
+        n = &st->nbrs[st->n_nbrs++];
+        memset(n, 0, sizeof *n);
+        n->info.address = pkt->ip_src;
+        fresh = 1;
+    } else if ((h.present & PIMPARSE_HELLO_HAS_GENERATION_ID) &&
+               h.generation_id != n->info.generation_id) {
+        /* §4.3.1: a new Generation ID means the neighbor restarted. */
+        pimparse_neighbor old = n->info;
+        st_log(st, LOG_INFO, "neighbor %s restarted (generation ID %08x -> %08x)", a,
+               old.generation_id, h.generation_id);
+        emit_nbr(st, PIMPARSE_EVENT_NEIGHBOR_DOWN, now, &old);
+        fresh = 1;
+    }
+    n->info.holdtime = h.holdtime;
+    n->info.generation_id = h.generation_id;
+    n->info.dr_priority = h.dr_priority;
+    n->info.has_lan_prune_delay = (h.present & PIMPARSE_HELLO_HAS_LAN_PRUNE_DELAY) != 0;
+    n->info.propagation_delay_ms = h.propagation_delay_ms;
+    n->info.override_interval_ms = h.override_interval_ms;
+    n->info.num_secondary = 0;
+    for (unsigned i = 0; i < h.num_addresses && i < MAX_SECONDARY; i++)
+        if (pimparse_hello_address(&h, i, &n->secondary[i]) == 0)
+            n->info.num_secondary++;
+    n->info.expiry = h.holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(h.holdtime);
+    if (fresh) {
+        st_log(st, LOG_INFO, "neighbor %s up (holdtime %u, generation ID %08x, DR priority %u)",
+               a, h.holdtime, h.generation_id, h.dr_priority);
+        emit_nbr(st, PIMPARSE_EVENT_NEIGHBOR_UP, now, &n->info);
+    }
+    return 0;
+}
+
+uint64_t pimparse_state_override_interval(const pimparse_state *st)
+{
+    /* §4.3.3: the effective values are the largest of ours and every neighbor's when all
+     * neighbors advertise LAN Prune Delay; otherwise the defaults. */
+    uint32_t prop = st->set.propagation_delay_ms, ovr = st->set.override_interval_ms;
+    int all = st->n_nbrs > 0;
+    for (size_t i = 0; i < st->n_nbrs; i++) {
+        const pimparse_neighbor *n = &st->nbrs[i].info;
+        if (!n->has_lan_prune_delay) {
+            all = 0;
+            break;
+        }
+        if (n->propagation_delay_ms > prop)
+            prop = n->propagation_delay_ms;
+        if (n->override_interval_ms > ovr)
+            ovr = n->override_interval_ms;
+    }
+    if (!all) {
+        prop = DEFAULT_PROPAGATION_DELAY_MS;
+        ovr = DEFAULT_OVERRIDE_INTERVAL_MS;
+    }
+    return PIMPARSE_MS(prop + ovr);
+}
+
+/* ---- Join/Prune ------------------------------------------------------------------- */
+
+static int group_ok(const pimparse_state *st, const pimparse_addr *g)
+{
+    if (!pp_addr_is_multicast(g) || pp_addr_is_link_local_group(g))
+        return 0;
+    if ((st->set.policy & PIMPARSE_POLICY_SSM_ONLY) && !pp_addr_is_ssm(g))
+        return 0;
+    return 1;
+}
+
+static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pimparse_addr *from,
+                      uint16_t holdtime, uint64_t now)
+{
+    /* §4.5.3: Expiry Timer = max(ET, holdtime); 0xFFFF never times out (§4.9.5). */
+    uint64_t et = holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(holdtime);
+    uint8_t fam = je->source.family;
+    uint32_t h = hash_key(st->set.hash_seed, fam, je->source.bytes, je->group.bytes);
+    uint32_t idx = find(st, fam, je->source.bytes, je->group.bytes, h);
+    if (idx == NIL) {
+        /* A holdtime of 0 would expire at once: the net effect is no state. */
+        if (holdtime == 0)
+            return 0;
+        int r = insert(st, fam, je->source.bytes, je->group.bytes, h, &idx);
+        if (r < 0)
+            return r;
+        st->sg[idx].expiry = et;
+        r = schedule(st, idx);
+        if (r < 0) {
+            remove_entry(st, idx);
+            return r;
+        }
+        emit_sg(st, PIMPARSE_EVENT_JOIN, now, &st->sg[idx], from, holdtime);
+        return 0;
+    }
+    struct sg *e = &st->sg[idx];
+    if (et > e->expiry)
+        e->expiry = et;
+    /* §4.5.3: a Join in Prune-Pending state cancels the pending Prune (an override). */
+    e->pp = PIMPARSE_NEVER;
+    return schedule(st, idx);
+}
+
+static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pimparse_addr *from,
+                       uint64_t now)
+{
+    uint8_t fam = je->source.family;
+    uint32_t h = hash_key(st->set.hash_seed, fam, je->source.bytes, je->group.bytes);
+    uint32_t idx = find(st, fam, je->source.bytes, je->group.bytes, h);
+    if (idx == NIL)
+        return 0;
+    struct sg *e = &st->sg[idx];
+    /* §4.5.3: Prune-Pending for J/P_Override_Interval when the interface has more than
+     * one neighbor (someone may override), else straight to NoInfo. */
+    if (st->n_nbrs > 1) {
+        if (e->pp == PIMPARSE_NEVER) {
+            e->pp = now + pimparse_state_override_interval(st);
+            return schedule(st, idx);
+        }
+        return 0;
+    }
+    struct sg copy = *e;
+    remove_entry(st, idx);
+    emit_sg(st, PIMPARSE_EVENT_PRUNE, now, &copy, from, 0);
+    return 0;
+}
+
+static int process_jp(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+{
+    pimparse_jp jp;
+    int r = pimparse_jp_decode(pkt, &jp);
+    if (r < 0)
+        return r;
+    st->stats.join_prunes++;
+    if (!(st->set.policy & PIMPARSE_POLICY_ANY_UPSTREAM) && !is_local(st, &jp.upstream_neighbor)) {
+        st->stats.foreign_upstream++;
+        return 0;
+    }
+    if ((st->set.policy & PIMPARSE_POLICY_REQUIRE_NEIGHBOR) && !is_neighbor(st, &pkt->ip_src)) {
+        st->stats.from_non_neighbor++;
+        return 0;
+    }
+    unsigned full = jp.upstream_neighbor.family == PIMPARSE_AF_IPV6 ? 128 : 32;
+    pimparse_jp_entry e;
+    int err = 0;
+    while (pimparse_jp_next(&jp, &e)) {
+        if (e.kind == PIMPARSE_ENTRY_STAR_G || e.kind == PIMPARSE_ENTRY_SG_RPT) {
+            if (e.kind == PIMPARSE_ENTRY_STAR_G)
+                st->stats.star_g++;
+            else
+                st->stats.sg_rpt++;
+            if (st->set.event) {
+                pimparse_event ev;
+                memset(&ev, 0, sizeof ev);
+                ev.type = PIMPARSE_EVENT_NOT_JOINED;
+                ev.time = now;
+                ev.source = e.source;
+                ev.group = e.group;
+                ev.neighbor = pkt->ip_src;
+                ev.holdtime = jp.holdtime;
+                ev.kind = e.kind;
+                ev.is_join = e.is_join;
+                emit(st, &ev);
+            }
+            continue;
+        }
+        /* Bidir groups (RFC 5015) and non-host masks are not SSM channels. */
+        if (e.group_mask_len != full || (e.group_flags & PIMPARSE_GROUP_B) ||
+            !group_ok(st, &e.group)) {
+            st->stats.rejected_group++;
+            continue;
+        }
+        if (e.kind != PIMPARSE_ENTRY_SG || e.source_mask_len != full ||
+            !pp_addr_is_unicast(&e.source)) {
+            st->stats.rejected_source++;
+            continue;
+        }
+        if (e.is_join) {
+            st->stats.sg_joins++;
+            r = apply_join(st, &e, &pkt->ip_src, jp.holdtime, now);
+        } else {
+            st->stats.sg_prunes++;
+            r = apply_prune(st, &e, &pkt->ip_src, now);
+        }
+        if (r < 0 && !err)
+            err = r;
+    }
+    if (err)
+        st_log(st, LOG_ERR, "join/prune not fully applied: %s", pimparse_strerror(err));
+    return err;
+}
+
+static void count_error(pimparse_state *st, int r)
+{
+    switch (r) {
+    case PIMPARSE_ERR_NOT_IP:
+    case PIMPARSE_ERR_NOT_PIM: st->stats.not_pim++; break;
+    case PIMPARSE_ERR_LINKTYPE: st->stats.bad_link++; break;
+    case PIMPARSE_ERR_TRUNCATED: st->stats.truncated++; break;
+    case PIMPARSE_ERR_FRAGMENT: st->stats.fragments++; break;
+    case PIMPARSE_ERR_IP_HEADER: st->stats.bad_ip++; break;
+    case PIMPARSE_ERR_PIM_VERSION: st->stats.bad_version++; break;
+    case PIMPARSE_ERR_CHECKSUM: st->stats.bad_checksum++; break;
+    default: st->stats.malformed++; break;
+    }
+}
+
+static int dispatch(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+{
+    int r;
+    if (pkt->pim_type == PIMPARSE_TYPE_JOIN_PRUNE) {
+        r = process_jp(st, pkt, now);
+    } else if (pkt->pim_type == PIMPARSE_TYPE_HELLO) {
+        r = process_hello(st, pkt, now);
+    } else {
+        st->stats.other_types++;
+        return 0;
+    }
+    if (r < 0 && r != PIMPARSE_ERR_NOMEM) {
+        count_error(st, r);
+        char a[64];
+        st_log(st, LOG_DEBUG, "PIM type %u from %s dropped: %s", pkt->pim_type,
+               pimparse_addr_format(&pkt->ip_src, a, sizeof a), pimparse_strerror(r));
+    }
+    return r;
+}
+
+int pimparse_state_process_frame(pimparse_state *st, int linktype, const uint8_t *frame,
+                                 size_t len, uint64_t now)
+{
+    if (!st || !frame)
+        return PIMPARSE_ERR_INVALID;
+    st->stats.frames++;
+    pimparse_state_handle_expiry(st, now);
+    pimparse_packet pkt;
+    int r = pimparse_frame_decode(linktype, frame, len, &pkt);
+    if (r < 0) {
+        count_error(st, r);
+        if (r != PIMPARSE_ERR_NOT_PIM && r != PIMPARSE_ERR_NOT_IP)
+            st_log(st, LOG_DEBUG, "frame of %zu bytes dropped: %s", len, pimparse_strerror(r));
+        return r;
+    }
+    return dispatch(st, &pkt, now);
+}
+
+int pimparse_state_process_packet(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+{
+    if (!st || !pkt || !pkt->pim)
+        return PIMPARSE_ERR_INVALID;
+    st->stats.frames++;
+    pimparse_state_handle_expiry(st, now);
+    return dispatch(st, pkt, now);
+}
+
+int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *source,
+                                   const pimparse_addr *group, uint64_t expiry)
+{
+    if (!st || !source || !group || source->family != group->family ||
+        (source->family != PIMPARSE_AF_IPV4 && source->family != PIMPARSE_AF_IPV6))
+        return PIMPARSE_ERR_INVALID;
+    if (!group_ok(st, group) || !pp_addr_is_unicast(source))
+        return PIMPARSE_ERR_INVALID;
+    pimparse_addr s = *source, g = *group;
+    if (s.family == PIMPARSE_AF_IPV4) {
+        memset(s.bytes + 4, 0, 12);
+        memset(g.bytes + 4, 0, 12);
+    }
+    uint32_t h = hash_key(st->set.hash_seed, s.family, s.bytes, g.bytes);
+    if (find(st, s.family, s.bytes, g.bytes, h) != NIL)
+        return 0;
+    uint32_t idx;
+    int r = insert(st, s.family, s.bytes, g.bytes, h, &idx);
+    if (r < 0)
+        return r;
+    st->sg[idx].expiry = expiry;
+    r = schedule(st, idx);
+    if (r < 0) {
+        remove_entry(st, idx);
+        return r;
+    }
+    return 1;
+}
+
+uint64_t pimparse_state_get_expiry(pimparse_state *st)
+{
+    if (!st)
+        return PIMPARSE_NEVER;
+    fix_top(st);
+    uint64_t t = st->heap_len ? st->heap[0].key : PIMPARSE_NEVER;
+    for (size_t i = 0; i < st->n_nbrs; i++)
+        if (st->nbrs[i].info.expiry < t)
+            t = st->nbrs[i].info.expiry;
+    return t;
+}
+
+void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
+{
+    if (!st)
+        return;
+    for (;;) {
+        fix_top(st);
+        if (!st->heap_len || st->heap[0].key > now)
+            break;
+        uint32_t idx = st->heap[0].idx;
+        struct sg copy = st->sg[idx];
+        remove_entry(st, idx);
+        if (copy.pp <= now)
+            emit_sg(st, PIMPARSE_EVENT_PRUNE, now, &copy, NULL, 0);
+        else
+            emit_sg(st, PIMPARSE_EVENT_EXPIRE, now, &copy, NULL, 0);
+    }
+    for (size_t i = 0; i < st->n_nbrs;) {
+        if (st->nbrs[i].info.expiry <= now)
+            drop_nbr(st, &st->nbrs[i], now); /* moves the last neighbor into slot i */
+        else
+            i++;
+    }
+}
+
+size_t pimparse_state_count(const pimparse_state *st)
+{
+    return st ? st->count : 0;
+}
+
+size_t pimparse_state_neighbor_count(const pimparse_state *st)
+{
+    return st ? st->n_nbrs : 0;
+}
+
+int pimparse_state_neighbor(const pimparse_state *st, size_t index, pimparse_neighbor *out)
+{
+    if (!st || !out || index >= st->n_nbrs)
+        return PIMPARSE_ERR_INVALID;
+    *out = st->nbrs[index].info;
+    return 0;
+}
+
+int pimparse_state_lookup(const pimparse_state *st, const pimparse_addr *source,
+                          const pimparse_addr *group, uint64_t *expiry, bool *prune_pending)
+{
+    if (!st || !source || !group || source->family != group->family)
+        return 0;
+    pimparse_addr s = *source, g = *group;
+    if (s.family == PIMPARSE_AF_IPV4) {
+        memset(s.bytes + 4, 0, 12);
+        memset(g.bytes + 4, 0, 12);
+    }
+    uint32_t h = hash_key(st->set.hash_seed, s.family, s.bytes, g.bytes);
+    uint32_t idx = find(st, s.family, s.bytes, g.bytes, h);
+    if (idx == NIL)
+        return 0;
+    if (expiry)
+        *expiry = st->sg[idx].expiry;
+    if (prune_pending)
+        *prune_pending = st->sg[idx].pp != PIMPARSE_NEVER;
+    return 1;
+}
+
+size_t pimparse_state_foreach(const pimparse_state *st,
+                              int (*cb)(void *user, const pimparse_addr *source,
+                                        const pimparse_addr *group),
+                              void *user)
+{
+    if (!st || !cb)
+        return 0;
+    size_t n = 0;
+    for (uint32_t i = 0; i < st->sg_used; i++) {
+        const struct sg *e = &st->sg[i];
+        if (!e->family)
+            continue;
+        pimparse_addr s, g;
+        entry_addrs(e, &s, &g);
+        n++;
+        if (cb(user, &s, &g))
+            break;
+    }
+    return n;
+}
+
+void pimparse_state_get_stats(const pimparse_state *st, pimparse_stats *out)
+{
+    if (st && out)
+        *out = st->stats;
+}

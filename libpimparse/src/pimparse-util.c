@@ -1,0 +1,187 @@
+/* pimparse-util.c — error text, version, addresses and the Internet checksum. */
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "pimparse-internal.h"
+
+#ifndef PIMPARSE_VERSION
+#define PIMPARSE_VERSION "0.0.0"
+#endif
+
+const char *pimparse_version(void)
+{
+    return PIMPARSE_VERSION;
+}
+
+const char *pimparse_strerror(int err)
+{
+    switch (err) {
+    case 0: return "success";
+    case PIMPARSE_ERR_TRUNCATED: return "truncated packet";
+    case PIMPARSE_ERR_LINKTYPE: return "unsupported link type";
+    case PIMPARSE_ERR_NOT_IP: return "not an IP packet";
+    case PIMPARSE_ERR_NOT_PIM: return "not a PIM packet";
+    case PIMPARSE_ERR_FRAGMENT: return "IP fragment";
+    case PIMPARSE_ERR_IP_HEADER: return "bad IP header";
+    case PIMPARSE_ERR_PIM_VERSION: return "PIM version is not 2";
+    case PIMPARSE_ERR_CHECKSUM: return "bad PIM checksum";
+    case PIMPARSE_ERR_MALFORMED: return "malformed PIM message";
+    case PIMPARSE_ERR_FAMILY: return "bad encoded address family";
+    case PIMPARSE_ERR_ENCODING: return "unsupported encoded address type";
+    case PIMPARSE_ERR_WRONG_TYPE: return "wrong PIM message type";
+    case PIMPARSE_ERR_NOMEM: return "out of memory";
+    case PIMPARSE_ERR_INVALID: return "invalid argument";
+    case PIMPARSE_ERR_BUFFER: return "buffer too small";
+    case PIMPARSE_ERR_PCAP: return "capture error";
+    case PIMPARSE_ERR_EOF: return "end of capture";
+    default:
+        if (err < 0 && err > -200)
+            return strerror(-err);
+        return "unknown error";
+    }
+}
+
+char *pimparse_addr_format(const pimparse_addr *a, char *buf, size_t size)
+{
+    if (!buf || size == 0)
+        return buf;
+    buf[0] = '\0';
+    if (!a)
+        return buf;
+    if (a->family == PIMPARSE_AF_IPV4) {
+        if (!inet_ntop(AF_INET, a->bytes, buf, (socklen_t)size))
+            buf[0] = '\0';
+    } else if (a->family == PIMPARSE_AF_IPV6) {
+        if (!inet_ntop(AF_INET6, a->bytes, buf, (socklen_t)size))
+            buf[0] = '\0';
+    } else if (size >= 2) {
+        buf[0] = '?';
+        buf[1] = '\0';
+    }
+    return buf;
+}
+
+int pimparse_addr_parse(const char *text, pimparse_addr *out)
+{
+    if (!text || !out)
+        return PIMPARSE_ERR_INVALID;
+    pimparse_addr a;
+    memset(&a, 0, sizeof a);
+    if (inet_pton(AF_INET, text, a.bytes) == 1) {
+        a.family = PIMPARSE_AF_IPV4;
+    } else if (inet_pton(AF_INET6, text, a.bytes) == 1) {
+        a.family = PIMPARSE_AF_IPV6;
+    } else {
+        return PIMPARSE_ERR_INVALID;
+    }
+    *out = a;
+    return 0;
+}
+
+bool pimparse_addr_equal(const pimparse_addr *a, const pimparse_addr *b)
+{
+    return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
+}
+
+uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
+{
+    /* 64-bit accumulator: no carry handling needed inside the loop for any IP length. */
+    uint64_t acc = sum;
+    size_t i = 0;
+    for (; i + 1 < len; i += 2)
+        acc += (uint32_t)data[i] << 8 | data[i + 1];
+    if (i < len)
+        acc += (uint32_t)data[i] << 8;
+    while (acc >> 32)
+        acc = (acc & 0xffffffffu) + (acc >> 32);
+    return (uint32_t)acc;
+}
+
+uint16_t pimparse_checksum(const uint8_t *data, size_t len, uint32_t initial)
+{
+    uint32_t s = pp_sum16(data, len, initial);
+    while (s >> 16)
+        s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)~s;
+}
+
+uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len)
+{
+    uint32_t s = pp_sum16(src, 16, 0);
+    s = pp_sum16(dst, 16, s);
+    uint64_t acc = (uint64_t)s + (len >> 16) + (len & 0xffffu) + 103;
+    while (acc >> 32)
+        acc = (acc & 0xffffffffu) + (acc >> 32);
+    return (uint32_t)acc;
+}
+
+int pp_addr_is_multicast(const pimparse_addr *a)
+{
+    if (a->family == PIMPARSE_AF_IPV4)
+        return (a->bytes[0] & 0xf0) == 0xe0;
+    if (a->family == PIMPARSE_AF_IPV6)
+        return a->bytes[0] == 0xff;
+    return 0;
+}
+
+int pp_addr_is_link_local_group(const pimparse_addr *a)
+{
+    /* 224.0.0.0/24 is never forwarded (RFC 5771 §4); IPv6 scopes 0 (reserved),
+     * 1 (interface-local) and 2 (link-local) never leave the link (RFC 4291 §2.7). */
+    if (a->family == PIMPARSE_AF_IPV4)
+        return a->bytes[0] == 224 && a->bytes[1] == 0 && a->bytes[2] == 0;
+    if (a->family == PIMPARSE_AF_IPV6)
+        return a->bytes[0] == 0xff && (a->bytes[1] & 0x0f) <= 2;
+    return 0;
+}
+
+int pp_addr_is_ssm(const pimparse_addr *a)
+{
+    /* RFC 4607 §1: 232/8 and FF3x::/32. */
+    if (a->family == PIMPARSE_AF_IPV4)
+        return a->bytes[0] == 232;
+    if (a->family == PIMPARSE_AF_IPV6)
+        return a->bytes[0] == 0xff && (a->bytes[1] & 0xf0) == 0x30 && a->bytes[2] == 0 &&
+               a->bytes[3] == 0;
+    return 0;
+}
+
+int pp_addr_is_unicast(const pimparse_addr *a)
+{
+    static const uint8_t zero[16];
+    if (a->family == PIMPARSE_AF_IPV4)
+        return !pp_addr_is_multicast(a) && memcmp(a->bytes, zero, 4) != 0 &&
+               !(a->bytes[0] == 255 && a->bytes[1] == 255 && a->bytes[2] == 255 &&
+                 a->bytes[3] == 255);
+    if (a->family == PIMPARSE_AF_IPV6)
+        return !pp_addr_is_multicast(a) && memcmp(a->bytes, zero, 16) != 0;
+    return 0;
+}
+
+int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimparse_addr *out)
+{
+    /* RFC 7761 §4.9.1 Encoded-Unicast: Addr Family, Encoding Type, address. */
+    if (avail < 2)
+        return PIMPARSE_ERR_TRUNCATED;
+    size_t alen;
+    uint8_t fam;
+    if (p[0] == PP_IANA_AF_IPV4) {
+        alen = 4;
+        fam = PIMPARSE_AF_IPV4;
+    } else if (p[0] == PP_IANA_AF_IPV6) {
+        alen = 16;
+        fam = PIMPARSE_AF_IPV6;
+    } else {
+        return PIMPARSE_ERR_FAMILY;
+    }
+    if (p[1] != 0)
+        return PIMPARSE_ERR_ENCODING;
+    if (avail < 2 + alen)
+        return PIMPARSE_ERR_TRUNCATED;
+    if (out) {
+        memset(out, 0, sizeof *out);
+        out->family = fam;
+        memcpy(out->bytes, p + 2, alen);
+    }
+    return (int)(2 + alen);
+}
