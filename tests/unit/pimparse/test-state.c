@@ -1,0 +1,751 @@
+/* test-state.c — the upstream (S,G) state table with explicit timestamps
+ * (RFC 7761 §4.5.3 rules as summarised in spec/pim.md §9), neighbors from Hellos,
+ * policy, counters, allocation failures and a randomized check against a model. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "pimparse-internal.h"
+#include "pp-build.h"
+
+#define S(x) PIMPARSE_S(x)
+#define MS(x) PIMPARSE_MS(x)
+#define T0 S(1000)
+
+struct rec {
+    int n;
+    pimparse_event ev[64];
+};
+
+static void on_event(void *user, const pimparse_event *ev)
+{
+    struct rec *r = user;
+    if (r->n < 64)
+        r->ev[r->n] = *ev;
+    r->n++;
+}
+
+static pimparse_addr A(const char *t)
+{
+    pimparse_addr a;
+    assert_int_equal(pimparse_addr_parse(t, &a), 0);
+    return a;
+}
+
+static void assert_addr(const pimparse_addr *a, const char *t)
+{
+    char buf[64];
+    pimparse_addr_format(a, buf, sizeof buf);
+    assert_string_equal(buf, t);
+}
+
+static pimparse_state *new_state(struct rec *r, uint32_t policy, const char *local)
+{
+    pimparse_settings s;
+    pimparse_settings_default(&s);
+    s.policy = policy;
+    s.event = on_event;
+    s.user = r;
+    memset(r, 0, sizeof *r);
+    pimparse_state *st;
+    assert_int_equal(pimparse_state_new(&s, &st), 0);
+    if (local) {
+        pimparse_addr a = A(local);
+        assert_int_equal(pimparse_state_add_local_address(st, &a), 0);
+    }
+    return st;
+}
+
+/* Feeds one single-group J/P from `from` to upstream `up`. */
+static int jp(pimparse_state *st, uint64_t now, const char *from, const char *up, uint16_t holdtime,
+              const char *group, const char *source, uint8_t sflags, int join)
+{
+    struct ppb_source src = {source, sflags, 0};
+    struct ppb_group g = {group, 0, 0, join ? &src : NULL, join ? 1u : 0u, join ? NULL : &src,
+                          join ? 0u : 1u};
+    uint8_t m[256], ip[512], f[600];
+    size_t ml = ppb_jp(m, sizeof m, up, holdtime, &g, 1);
+    size_t il = ppb_ip(ip, sizeof ip, from, strchr(from, ':') ? "ff02::d" : "224.0.0.13", 103, m,
+                       ml, 0);
+    size_t fl = ppb_link(f, sizeof f, 1, 0, ip, il);
+    return pimparse_state_process_frame(st, 1, f, fl, now);
+}
+
+static int join(pimparse_state *st, uint64_t now, uint16_t ht, const char *s, const char *g)
+{
+    return jp(st, now, "10.2.0.1", "10.2.0.2", ht, g, s, PIMPARSE_SOURCE_S, 1);
+}
+
+static int prune(pimparse_state *st, uint64_t now, const char *s, const char *g)
+{
+    return jp(st, now, "10.2.0.1", "10.2.0.2", 210, g, s, PIMPARSE_SOURCE_S, 0);
+}
+
+static void hello(pimparse_state *st, uint64_t now, const char *from, uint16_t holdtime,
+                  uint32_t genid, int lpd, uint16_t prop, uint16_t ovr)
+{
+    pimparse_hello_params p;
+    pimparse_hello_params_default(&p, genid);
+    p.holdtime = holdtime;
+    p.lan_prune_delay = lpd != 0;
+    p.propagation_delay_ms = prop;
+    p.override_interval_ms = ovr;
+    pimparse_addr sec = A(strchr(from, ':') ? "2001:db8::77" : "10.9.9.9");
+    p.addresses = &sec;
+    p.num_addresses = 1;
+    uint8_t m[128], ip[256];
+    int v6 = strchr(from, ':') != NULL;
+    pimparse_addr src = A(from), dst = A(v6 ? "ff02::d" : "224.0.0.13");
+    int n = pimparse_hello_encode(&p, v6 ? &src : NULL, v6 ? &dst : NULL, m, sizeof m);
+    assert_true(n > 0);
+    size_t il = ppb_ip(ip, sizeof ip, from, v6 ? "ff02::d" : "224.0.0.13", 103, m, (size_t)n, 1);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, now), 0);
+}
+
+static void test_join_and_expiry(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    assert_int_equal(pimparse_state_get_expiry(st), PIMPARSE_NEVER);
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_JOIN);
+    assert_int_equal(r.ev[0].time, T0);
+    assert_int_equal(r.ev[0].holdtime, 210);
+    assert_addr(&r.ev[0].source, "23.212.185.4");
+    assert_addr(&r.ev[0].group, "232.1.1.1");
+    assert_addr(&r.ev[0].neighbor, "10.2.0.1");
+    uint64_t et;
+    bool pp;
+    pimparse_addr s = A("23.212.185.4"), g = A("232.1.1.1");
+    assert_int_equal(pimparse_state_lookup(st, &s, &g, &et, &pp), 1);
+    assert_int_equal(et, T0 + S(210));
+    assert_false(pp);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(210));
+
+    /* A refresh moves ET to now + holdtime; a shorter later holdtime never shortens it
+     * (ET = max(ET, now + holdtime)). */
+    assert_int_equal(join(st, T0 + S(60), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(270));
+    assert_int_equal(join(st, T0 + S(70), 45, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(270));
+    assert_int_equal(r.n, 1); /* refreshes raise no event */
+
+    pimparse_state_handle_expiry(st, T0 + S(270) - 1);
+    assert_int_equal(pimparse_state_count(st), 1);
+    pimparse_state_handle_expiry(st, T0 + S(270));
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.ev[1].type, PIMPARSE_EVENT_EXPIRE);
+    assert_int_equal(r.ev[1].time, T0 + S(270));
+    assert_addr(&r.ev[1].source, "23.212.185.4");
+    assert_int_equal(pimparse_state_get_expiry(st), PIMPARSE_NEVER);
+
+    /* A frame arriving after the deadline runs the timer first. */
+    assert_int_equal(join(st, T0 + S(300), 10, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(join(st, T0 + S(311), 10, "23.212.185.5", "232.1.1.1"), 0);
+    assert_int_equal(r.n, 5);
+    assert_int_equal(r.ev[2].type, PIMPARSE_EVENT_JOIN);
+    assert_int_equal(r.ev[3].type, PIMPARSE_EVENT_EXPIRE);
+    assert_int_equal(r.ev[4].type, PIMPARSE_EVENT_JOIN);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.frames, 5);
+    assert_int_equal(stats.join_prunes, 5);
+    assert_int_equal(stats.sg_joins, 5);
+    pimparse_state_free(st);
+}
+
+static void test_holdtime_ffff_and_zero(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    assert_int_equal(join(st, T0, 0xffff, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), PIMPARSE_NEVER);
+    pimparse_state_handle_expiry(st, UINT64_MAX - 1);
+    assert_int_equal(pimparse_state_count(st), 1);
+    /* A later finite holdtime does not bring the deadline back (max rule). */
+    assert_int_equal(join(st, T0 + S(10), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), PIMPARSE_NEVER);
+    /* Only a Prune removes it. */
+    assert_int_equal(prune(st, T0 + S(20), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.ev[1].type, PIMPARSE_EVENT_PRUNE);
+
+    /* Holdtime 0: a new entry would expire at once (nothing); an existing one keeps
+     * its deadline. */
+    assert_int_equal(join(st, T0 + S(30), 0, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(join(st, T0 + S(40), 100, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(join(st, T0 + S(50), 0, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(140));
+    assert_int_equal(r.n, 3);
+    pimparse_state_free(st);
+}
+
+static void test_prune_one_neighbor(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    /* No neighbor known: prune at once. */
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(prune(st, T0 + S(1), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(r.ev[1].type, PIMPARSE_EVENT_PRUNE);
+    assert_int_equal(r.ev[1].time, T0 + S(1));
+    /* One neighbor: still immediate (nobody can override). */
+    hello(st, T0 + S(2), "10.2.0.1", 105, 1, 1, 500, 2500);
+    assert_int_equal(pimparse_state_neighbor_count(st), 1);
+    assert_int_equal(join(st, T0 + S(3), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(prune(st, T0 + S(4), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    /* Pruning an unknown (S,G) is a no-op. */
+    int before = r.n;
+    assert_int_equal(prune(st, T0 + S(5), "23.212.185.9", "232.1.1.1"), 0);
+    assert_int_equal(r.n, before);
+    pimparse_state_free(st);
+}
+
+static void test_prune_two_neighbors(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    hello(st, T0, "10.2.0.1", 0xffff, 1, 1, 500, 2500);
+    hello(st, T0, "10.2.0.3", 0xffff, 2, 1, 500, 2500);
+    assert_int_equal(pimparse_state_neighbor_count(st), 2);
+    assert_int_equal(pimparse_state_override_interval(st), S(3));
+    assert_int_equal(join(st, T0 + S(1), 210, "23.212.185.4", "232.1.1.1"), 0);
+    r.n = 0;
+    assert_int_equal(prune(st, T0 + S(2), "23.212.185.4", "232.1.1.1"), 0);
+    /* Prune-Pending: still present (still forwarding), timer 3 s. */
+    uint64_t et;
+    bool pp;
+    pimparse_addr s = A("23.212.185.4"), g = A("232.1.1.1");
+    assert_int_equal(pimparse_state_lookup(st, &s, &g, &et, &pp), 1);
+    assert_true(pp);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(5));
+    /* A repeated Prune does not restart the timer. */
+    assert_int_equal(prune(st, T0 + S(3), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(5));
+    pimparse_state_handle_expiry(st, T0 + S(5) - 1);
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(r.n, 0);
+    pimparse_state_handle_expiry(st, T0 + S(5));
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_PRUNE);
+    assert_int_equal(r.ev[0].time, T0 + S(5));
+
+    /* A Join from the other downstream router during Prune-Pending overrides it. */
+    assert_int_equal(join(st, T0 + S(10), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(prune(st, T0 + S(11), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(jp(st, T0 + S(12), "10.2.0.3", "10.2.0.2", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_lookup(st, &s, &g, &et, &pp), 1);
+    assert_false(pp);
+    assert_int_equal(et, T0 + S(222));
+    pimparse_state_handle_expiry(st, T0 + S(20));
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(222));
+
+    /* Larger LAN Prune Delay values from a neighbor lengthen the interval (§4.3.3). */
+    hello(st, T0 + S(30), "10.2.0.3", 0xffff, 2, 1, 1000, 4000);
+    assert_int_equal(pimparse_state_override_interval(st), S(5));
+    assert_int_equal(prune(st, T0 + S(31), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(36));
+    /* A neighbor without the option puts the defaults back. */
+    hello(st, T0 + S(32), "10.2.0.3", 0xffff, 2, 0, 0, 0);
+    assert_int_equal(pimparse_state_override_interval(st), S(3));
+    pimparse_state_free(st);
+}
+
+static void test_upstream_filter(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    /* A Join for another upstream router on the LAN is not ours. */
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.99", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.foreign_upstream, 1);
+    assert_int_equal(stats.sg_joins, 0);
+    /* A second local address (a secondary). */
+    pimparse_addr sec = A("10.2.0.99");
+    assert_int_equal(pimparse_state_add_local_address(st, &sec), 0);
+    assert_int_equal(pimparse_state_add_local_address(st, &sec), 0);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.99", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    /* ANY_UPSTREAM counts everything. */
+    pimparse_state_set_policy(st, PIMPARSE_POLICY_ANY_UPSTREAM);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.7.7.7", 210, "232.1.1.1", "23.212.185.5",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 2);
+    pimparse_state_free(st);
+
+    /* IPv6: the upstream is our link-local address. */
+    st = new_state(&r, 0, "fe80::2");
+    assert_int_equal(jp(st, T0, "fe80::1", "fe80::2", 210, "ff3e::8000:1", "2001:db8::1",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(jp(st, T0, "fe80::1", "fe80::3", 210, "ff3e::8000:2", "2001:db8::1",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_addr(&r.ev[0].group, "ff3e::8000:1");
+    /* IPv6 addresses inside an IPv4 message: refused by the decoder. */
+    assert_int_equal(prune(st, T0 + S(1), "2001:db8::1", "ff3e::8000:1"), PIMPARSE_ERR_FAMILY);
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(jp(st, T0 + S(1), "fe80::1", "fe80::2", 210, "ff3e::8000:1", "2001:db8::1",
+                        PIMPARSE_SOURCE_S, 0), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_state_free(st);
+}
+
+static void test_star_g_and_rpt_not_joined(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.2", 210, "239.1.1.1", "1.1.1.1",
+                        PIMPARSE_SOURCE_S | PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R, 1), 0);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.2", 210, "239.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S | PIMPARSE_SOURCE_R, 0), 0);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.2", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_W, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_NOT_JOINED);
+    assert_int_equal(r.ev[0].kind, PIMPARSE_ENTRY_STAR_G);
+    assert_true(r.ev[0].is_join);
+    assert_addr(&r.ev[0].source, "1.1.1.1");
+    assert_int_equal(r.ev[1].kind, PIMPARSE_ENTRY_SG_RPT);
+    assert_false(r.ev[1].is_join);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.star_g, 1);
+    assert_int_equal(stats.sg_rpt, 1);
+    assert_int_equal(stats.rejected_source, 1);
+    /* Flags 0 (PIM-DM style, no S bit) is still (S,G). */
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.2", 210, "232.1.1.1", "23.212.185.4", 0, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    pimparse_state_free(st);
+}
+
+static void test_group_and_source_policy(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    const char *bad_groups[] = {"224.0.0.13", "224.0.0.1", "10.1.1.1", "ff02::d"};
+    for (size_t i = 0; i < 4; i++) {
+        const char *src = strchr(bad_groups[i], ':') ? "2001:db8::1" : "23.212.185.4";
+        const char *from = strchr(bad_groups[i], ':') ? "fe80::1" : "10.2.0.1";
+        pimparse_state_set_policy(st, strchr(bad_groups[i], ':') ? PIMPARSE_POLICY_ANY_UPSTREAM : 0);
+        assert_int_equal(jp(st, T0, from, strchr(bad_groups[i], ':') ? "fe80::2" : "10.2.0.2", 210,
+                            bad_groups[i], src, PIMPARSE_SOURCE_S, 1), 0);
+    }
+    pimparse_state_set_policy(st, 0);
+    const char *bad_sources[] = {"232.9.9.9", "0.0.0.0", "255.255.255.255"};
+    for (size_t i = 0; i < 3; i++)
+        assert_int_equal(join(st, T0, 210, bad_sources[i], "232.1.1.1"), 0);
+    /* Bidir group, group mask /24, source mask /24. */
+    struct ppb_source src = {"23.212.185.4", PIMPARSE_SOURCE_S, 0};
+    struct ppb_source src24 = {"23.212.185.0", PIMPARSE_SOURCE_S, 24};
+    struct ppb_group g[] = {{"232.1.1.1", PIMPARSE_GROUP_B, 0, &src, 1, NULL, 0},
+                            {"232.1.1.0", 0, 24, &src, 1, NULL, 0},
+                            {"232.1.1.1", 0, 0, &src24, 1, NULL, 0},
+                            {"232.1.1.1", PIMPARSE_GROUP_Z, 0, &src, 1, NULL, 0}};
+    uint8_t m[512], ip[600];
+    size_t ml = ppb_jp(m, sizeof m, "10.2.0.2", 210, g, 4);
+    size_t il = ppb_ip(ip, sizeof ip, "10.2.0.1", "224.0.0.13", 103, m, ml, 0);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), 0);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.rejected_group, 4 + 2);
+    assert_int_equal(stats.rejected_source, 3 + 1);
+    /* Only the Z-bit group (the bit is ignored) was joined. */
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(r.n, 1);
+
+    /* SSM-only: 239/8 refused, 232/8 and ff3x::/32 accepted. */
+    pimparse_state_set_policy(st, PIMPARSE_POLICY_SSM_ONLY | PIMPARSE_POLICY_ANY_UPSTREAM);
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "239.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "232.2.2.2"), 0);
+    assert_int_equal(pimparse_state_count(st), 2);
+    assert_int_equal(jp(st, T0, "fe80::1", "fe80::2", 210, "ff3e::1", "2001:db8::1", 4, 1), 0);
+    assert_int_equal(jp(st, T0, "fe80::1", "fe80::2", 210, "ff0e::1", "2001:db8::1", 4, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 3);
+    pimparse_state_set_policy(st, PIMPARSE_POLICY_ANY_UPSTREAM);
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "239.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 4);
+    pimparse_state_free(st);
+}
+
+static void test_require_neighbor(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, PIMPARSE_POLICY_REQUIRE_NEIGHBOR, "10.2.0.2");
+    assert_int_equal(join(st, T0, 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.from_non_neighbor, 1);
+    hello(st, T0 + S(1), "10.2.0.1", 105, 7, 1, 500, 2500);
+    assert_int_equal(join(st, T0 + S(2), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    /* From the neighbor's secondary address (its Hello's Address List). */
+    assert_int_equal(jp(st, T0 + S(3), "10.9.9.9", "10.2.0.2", 210, "232.1.1.2", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 2);
+    pimparse_state_free(st);
+}
+
+static void test_neighbors(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    hello(st, T0, "10.2.0.1", 105, 0x1111, 1, 600, 2600);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_NEIGHBOR_UP);
+    assert_addr(&r.ev[0].neighbor, "10.2.0.1");
+    assert_int_equal(r.ev[0].holdtime, 105);
+    assert_int_equal(r.ev[0].generation_id, 0x1111);
+    pimparse_neighbor n;
+    assert_int_equal(pimparse_state_neighbor(st, 0, &n), 0);
+    assert_int_equal(n.holdtime, 105);
+    assert_int_equal(n.dr_priority, 1);
+    assert_true(n.has_lan_prune_delay);
+    assert_int_equal(n.propagation_delay_ms, 600);
+    assert_int_equal(n.override_interval_ms, 2600);
+    assert_int_equal(n.num_secondary, 1);
+    assert_int_equal(n.expiry, T0 + S(105));
+    assert_int_equal(pimparse_state_neighbor(st, 1, &n), PIMPARSE_ERR_INVALID);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(105));
+    /* A refresh with the same GenID raises no event and extends the holdtime. */
+    hello(st, T0 + S(30), "10.2.0.1", 105, 0x1111, 1, 600, 2600);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(135));
+    /* A new GenID: the neighbor restarted (down, then up). */
+    hello(st, T0 + S(40), "10.2.0.1", 105, 0x2222, 1, 600, 2600);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.ev[1].type, PIMPARSE_EVENT_NEIGHBOR_DOWN);
+    assert_int_equal(r.ev[1].generation_id, 0x1111);
+    assert_int_equal(r.ev[2].type, PIMPARSE_EVENT_NEIGHBOR_UP);
+    assert_int_equal(r.ev[2].generation_id, 0x2222);
+    /* Neighbor loss does not flush joins (they live until ET). */
+    assert_int_equal(join(st, T0 + S(41), 210, "23.212.185.4", "232.1.1.1"), 0);
+    /* Holdtime 0: gone now. */
+    hello(st, T0 + S(50), "10.2.0.1", 0, 0x2222, 1, 600, 2600);
+    assert_int_equal(pimparse_state_neighbor_count(st), 0);
+    assert_int_equal(r.ev[4].type, PIMPARSE_EVENT_NEIGHBOR_DOWN);
+    assert_int_equal(pimparse_state_count(st), 1);
+    /* Timeout after the holdtime; an IPv6 neighbor with 0xFFFF never times out. */
+    hello(st, T0 + S(60), "10.2.0.1", 10, 0x3333, 1, 500, 2500);
+    hello(st, T0 + S(60), "fe80::1", 0xffff, 0x4444, 1, 500, 2500);
+    assert_int_equal(pimparse_state_neighbor_count(st), 2);
+    r.n = 0;
+    pimparse_state_handle_expiry(st, T0 + S(70) - 1);
+    assert_int_equal(pimparse_state_neighbor_count(st), 2);
+    pimparse_state_handle_expiry(st, T0 + S(70));
+    assert_int_equal(pimparse_state_neighbor_count(st), 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_NEIGHBOR_DOWN);
+    assert_addr(&r.ev[0].neighbor, "10.2.0.1");
+    assert_int_equal(pimparse_state_neighbor(st, 0, &n), 0);
+    assert_int_equal(n.expiry, PIMPARSE_NEVER);
+    /* Our own Hellos (local address) are not neighbors. */
+    hello(st, T0 + S(80), "10.2.0.2", 105, 5, 1, 500, 2500);
+    assert_int_equal(pimparse_state_neighbor_count(st), 1);
+    pimparse_stats stats;
+    pimparse_state_get_stats(st, &stats);
+    assert_int_equal(stats.hellos, 7);
+    pimparse_state_free(st);
+}
+
+static void test_provisional(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    pimparse_addr s = A("23.212.185.4"), g = A("232.1.1.1"), g2 = A("232.1.1.2");
+    assert_int_equal(pimparse_state_add_provisional(st, &s, &g, T0 + S(210)), 1);
+    assert_int_equal(pimparse_state_add_provisional(st, &s, &g, T0 + S(210)), 0);
+    assert_int_equal(pimparse_state_add_provisional(st, &s, &g2, T0 + S(210)), 1);
+    assert_int_equal(r.n, 0);
+    pimparse_addr ll = A("224.0.0.5"), s6 = A("2001:db8::1");
+    assert_int_equal(pimparse_state_add_provisional(st, &s, &ll, T0), PIMPARSE_ERR_INVALID);
+    assert_int_equal(pimparse_state_add_provisional(st, &s6, &g, T0), PIMPARSE_ERR_INVALID);
+    assert_int_equal(pimparse_state_add_provisional(st, &g, &g, T0), PIMPARSE_ERR_INVALID);
+    /* A Join refreshes the first; the second expires one holdtime after start. */
+    assert_int_equal(join(st, T0 + S(60), 210, "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(r.n, 0); /* already present: no join event */
+    pimparse_state_handle_expiry(st, T0 + S(210));
+    assert_int_equal(pimparse_state_count(st), 1);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_EXPIRE);
+    assert_addr(&r.ev[0].group, "232.1.1.2");
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(270));
+    pimparse_state_free(st);
+}
+
+static int count_cb(void *user, const pimparse_addr *s, const pimparse_addr *g)
+{
+    (void)s;
+    (void)g;
+    (*(int *)user)++;
+    return 0;
+}
+
+static void test_counters_on_bad_frames(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    uint8_t f[64] = {0};
+    assert_int_equal(pimparse_state_process_frame(st, 1, f, 10, T0), PIMPARSE_ERR_TRUNCATED);
+    assert_int_equal(pimparse_state_process_frame(st, 999, f, 10, T0), PIMPARSE_ERR_LINKTYPE);
+    f[12] = 0x08;
+    f[13] = 0x06;
+    assert_int_equal(pimparse_state_process_frame(st, 1, f, 60, T0), PIMPARSE_ERR_NOT_IP);
+    uint8_t m[8] = {0x23, 0, 0, 0, 1, 0, 10, 2};
+    uint8_t ip[64];
+    size_t il = ppb_ip(ip, sizeof ip, "10.2.0.1", "224.0.0.13", 103, m, 8, 0);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), PIMPARSE_ERR_TRUNCATED);
+    ip[22] ^= 1;
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), PIMPARSE_ERR_CHECKSUM);
+    uint8_t bad_hello[8] = {0x20, 0, 0, 0, 0, 20, 0, 0};
+    il = ppb_ip(ip, sizeof ip, "10.2.0.1", "224.0.0.13", 103, bad_hello, 8, 0);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), PIMPARSE_ERR_MALFORMED);
+    uint8_t bsr[8] = {0x24, 0, 0, 0, 0, 0, 0, 0};
+    il = ppb_ip(ip, sizeof ip, "10.2.0.1", "224.0.0.13", 103, bsr, 8, 0);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), 0);
+    pimparse_stats s;
+    pimparse_state_get_stats(st, &s);
+    assert_int_equal(s.frames, 7);
+    assert_int_equal(s.truncated, 2);
+    assert_int_equal(s.bad_link, 1);
+    assert_int_equal(s.not_pim, 1);
+    assert_int_equal(s.bad_checksum, 1);
+    assert_int_equal(s.malformed, 1);
+    assert_int_equal(s.other_types, 1);
+    assert_int_equal(pimparse_state_count(st), 0);
+    /* process_packet path. */
+    pimparse_packet pkt;
+    assert_int_equal(pimparse_frame_decode(12, ip, il, &pkt), 0);
+    assert_int_equal(pimparse_state_process_packet(st, &pkt, T0), 0);
+    assert_int_equal(pimparse_state_process_packet(st, NULL, T0), PIMPARSE_ERR_INVALID);
+    pimparse_state_free(st);
+    pimparse_state_free(NULL);
+}
+
+static void test_alloc_failures(void **state)
+{
+    (void)state;
+    /* Constructor: every allocation in turn. */
+    for (unsigned long n = 1; n <= 2; n++) {
+        pimparse_state *st = (pimparse_state *)1;
+        pp_alloc_fail_at(n);
+        assert_int_equal(pimparse_state_new(NULL, &st), PIMPARSE_ERR_NOMEM);
+        assert_null(st);
+    }
+    pp_alloc_fail_at(0);
+    /* Growth: fail the Nth allocation during 200 joins; every failure is reported and
+     * leaves a consistent table (count matches foreach, all entries expire cleanly). */
+    /* Count the allocations 200 joins make, then fail each of them in turn. */
+    unsigned long made;
+    {
+        struct rec r;
+        pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
+        pp_alloc_fail_at(0);
+        for (int i = 0; i < 200; i++) {
+            char src[32];
+            snprintf(src, sizeof src, "23.212.%d.%d", i / 250, i % 250 + 1);
+            assert_int_equal(join(st, T0, 210, src, "232.1.1.1"), 0);
+        }
+        made = pp_alloc_fail_at(0);
+        assert_true(made >= 6);
+        pimparse_state_free(st);
+    }
+    for (unsigned long n = 1; n <= made; n++) {
+        struct rec r;
+        pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
+        pp_alloc_fail_at(n);
+        int failures = 0;
+        for (int i = 0; i < 200; i++) {
+            char src[32];
+            snprintf(src, sizeof src, "23.212.%d.%d", i / 250, i % 250 + 1);
+            if (join(st, T0, 210, src, "232.1.1.1") == PIMPARSE_ERR_NOMEM)
+                failures++;
+        }
+        pp_alloc_fail_at(0);
+        assert_true(failures > 0);
+        int seen = 0;
+        assert_int_equal(pimparse_state_foreach(st, count_cb, &seen), pimparse_state_count(st));
+        assert_int_equal((size_t)seen, pimparse_state_count(st));
+        assert_int_equal(r.n, (int)pimparse_state_count(st));
+        pimparse_state_handle_expiry(st, T0 + S(210));
+        assert_int_equal(pimparse_state_count(st), 0);
+        pimparse_state_free(st);
+    }
+    /* Local addresses and neighbors. */
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, NULL);
+    pp_alloc_fail_at(1);
+    pimparse_addr a = A("10.0.0.1");
+    assert_int_equal(pimparse_state_add_local_address(st, &a), PIMPARSE_ERR_NOMEM);
+    pp_alloc_fail_at(0);
+    assert_int_equal(pimparse_state_add_local_address(st, &a), 0);
+    pimparse_state_free(st);
+}
+
+/* Randomized comparison with a direct model of the rules over a small key space, so the
+ * hash chains, the free list and the lazy heap are exercised in every order. */
+#define KEYS 64
+struct model {
+    bool present;
+    uint64_t expiry, pp;
+};
+
+static void test_randomized_against_model(void **state)
+{
+    (void)state;
+    for (unsigned seed = 1; seed <= 20; seed++) {
+        srand(seed);
+        struct rec r;
+        pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+        int two_nbrs = seed % 2;
+        if (two_nbrs) {
+            hello(st, 0, "10.2.0.1", 0xffff, 1, 1, 500, 2500);
+            hello(st, 0, "10.2.0.3", 0xffff, 2, 1, 500, 2500);
+        }
+        struct model m[KEYS];
+        memset(m, 0, sizeof m);
+        uint64_t now = S(1);
+        for (int step = 0; step < 3000; step++) {
+            now += MS(rand() % 5000);
+            /* Model: expire first. */
+            for (int k = 0; k < KEYS; k++) {
+                if (!m[k].present)
+                    continue;
+                uint64_t d = m[k].expiry < m[k].pp ? m[k].expiry : m[k].pp;
+                if (d <= now)
+                    m[k].present = false;
+            }
+            int k = rand() % KEYS;
+            char src[32], grp[32];
+            snprintf(src, sizeof src, "23.212.185.%d", k % 8 + 1);
+            snprintf(grp, sizeof grp, "232.1.1.%d", k / 8 + 1);
+            int op = rand() % 4;
+            uint16_t ht = (uint16_t)(rand() % 3 == 0 ? 0xffff : rand() % 300);
+            if (op < 3) {
+                assert_int_equal(join(st, now, ht, src, grp), 0);
+                uint64_t et = ht == 0xffff ? PIMPARSE_NEVER : now + S(ht);
+                if (!m[k].present) {
+                    if (ht != 0)
+                        m[k] = (struct model){true, et, PIMPARSE_NEVER};
+                } else {
+                    if (et > m[k].expiry)
+                        m[k].expiry = et;
+                    m[k].pp = PIMPARSE_NEVER;
+                }
+            } else {
+                assert_int_equal(prune(st, now, src, grp), 0);
+                if (m[k].present) {
+                    if (two_nbrs) {
+                        if (m[k].pp == PIMPARSE_NEVER)
+                            m[k].pp = now + S(3);
+                    } else {
+                        m[k].present = false;
+                    }
+                }
+            }
+            size_t count = 0;
+            uint64_t next = PIMPARSE_NEVER;
+            for (int j = 0; j < KEYS; j++) {
+                if (!m[j].present)
+                    continue;
+                count++;
+                uint64_t d = m[j].expiry < m[j].pp ? m[j].expiry : m[j].pp;
+                if (d < next)
+                    next = d;
+                char s2[32], g2[32];
+                snprintf(s2, sizeof s2, "23.212.185.%d", j % 8 + 1);
+                snprintf(g2, sizeof g2, "232.1.1.%d", j / 8 + 1);
+                pimparse_addr sa = A(s2), ga = A(g2);
+                uint64_t et;
+                bool pp;
+                assert_int_equal(pimparse_state_lookup(st, &sa, &ga, &et, &pp), 1);
+                assert_int_equal(et, m[j].expiry);
+                assert_int_equal(pp, m[j].pp != PIMPARSE_NEVER);
+            }
+            assert_int_equal(pimparse_state_count(st), count);
+            assert_int_equal(pimparse_state_get_expiry(st), next);
+        }
+        pimparse_state_free(st);
+    }
+}
+
+/* A large table: 200,000 distinct (S,G)s sharing 232/8 and one /16 of sources. */
+static void test_many_entries(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
+    pimparse_settings s;
+    (void)s;
+    const int N = 200000;
+    for (int i = 0; i < N; i++) {
+        pimparse_addr src = A("23.212.0.0"), grp = A("232.0.0.0");
+        src.bytes[2] = (uint8_t)(i >> 8);
+        src.bytes[3] = (uint8_t)i;
+        grp.bytes[3] = (uint8_t)(i % 4);
+        grp.bytes[2] = (uint8_t)(i >> 16);
+        assert_int_equal(pimparse_state_add_provisional(st, &src, &grp, T0 + (uint64_t)i), 1);
+    }
+    assert_int_equal(pimparse_state_count(st), (size_t)N);
+    assert_int_equal(pimparse_state_get_expiry(st), T0);
+    pimparse_state_handle_expiry(st, T0 + (uint64_t)N / 2 - 1);
+    assert_int_equal(pimparse_state_count(st), (size_t)N / 2);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + (uint64_t)N / 2);
+    pimparse_state_handle_expiry(st, T0 + (uint64_t)N);
+    assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_state_free(st);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_join_and_expiry),
+        cmocka_unit_test(test_holdtime_ffff_and_zero),
+        cmocka_unit_test(test_prune_one_neighbor),
+        cmocka_unit_test(test_prune_two_neighbors),
+        cmocka_unit_test(test_upstream_filter),
+        cmocka_unit_test(test_star_g_and_rpt_not_joined),
+        cmocka_unit_test(test_group_and_source_policy),
+        cmocka_unit_test(test_require_neighbor),
+        cmocka_unit_test(test_neighbors),
+        cmocka_unit_test(test_provisional),
+        cmocka_unit_test(test_counters_on_bad_frames),
+        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_randomized_against_model),
+        cmocka_unit_test(test_many_entries),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
