@@ -197,7 +197,6 @@ static void reread(joinfile_watch *w)
     } else if (rc == -ENOENT) {
         if (w->state != ST_MISSING) {
             w->state = ST_MISSING;
-            jf_log(&w->opts, LOG_NOTICE, "%s: file does not exist", w->path);
             joinfile_set *empty = NULL;
             if ((w->flags & JOINFILE_WATCH_MISSING_IS_EMPTY) && joinfile_set_count(w->current) &&
                 joinfile_set_new(&empty) == 0) {
