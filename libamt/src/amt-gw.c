@@ -765,6 +765,10 @@ void amt_gw_handle_expiry(amt_gw *gw, uint64_t now)
 {
     if (!gw)
         return;
+    if (gw->state == AMT_GW_HOLDDOWN && now >= gw->t_holddown) {
+        gw->t_holddown = AMT_NEVER;
+        begin(gw, now, 0);
+    }
     if (gw->state == AMT_GW_DISCOVERING && now >= gw->t_discovery) {
         if (gw->discovery_attempts >= gw->s.discovery_report_after && !gw->discovery_reported) {
             gw->discovery_reported = true;
@@ -780,10 +784,6 @@ void amt_gw_handle_expiry(amt_gw *gw, uint64_t now)
         gw->discovery_interval *= 2;
         if (gw->discovery_interval > gw->s.discovery_max)
             gw->discovery_interval = gw->s.discovery_max;
-    }
-    if (gw->state == AMT_GW_HOLDDOWN && now >= gw->t_holddown) {
-        gw->t_holddown = AMT_NEVER;
-        begin(gw, now, 0);
     }
     if (gw->state == AMT_GW_ACTIVE && !gw->request_pending && now >= gw->t_refresh) {
         gw->t_refresh = AMT_NEVER;
