@@ -256,7 +256,9 @@ static json_t *load(const char *body, size_t len, char *errbuf, size_t errlen, i
     /* Duplicate members make the meaning ambiguous: reject (spec §4). */
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        *rc = json_error_code(&jerr) == json_error_out_of_memory ? CBACC_ERR_NOMEM : CBACC_ERR_SYNTAX;
+        /* jansson reports a failed lexer set-up (an allocation) with no error text. */
+        *rc = json_error_code(&jerr) == json_error_out_of_memory || jerr.text[0] == '\0' ? CBACC_ERR_NOMEM
+                                                                                         : CBACC_ERR_SYNTAX;
         cbacc_set_err(errbuf, errlen, "JSON line %d column %d: %s", jerr.line, jerr.column, jerr.text);
         return NULL;
     }
