@@ -145,7 +145,7 @@ static void on_data(void *user, const amt_data *d)
 
 static void on_event(void *user, const amt_gw_event *ev)
 {
-    struct app *app = user;
+    (void)user;
     char a[AMT_ADDR_STRLEN];
     switch (ev->type) {
     case AMT_EV_RELAY_REFUSED:
