@@ -41,8 +41,9 @@ struct txn {
     unsigned server;
     uint64_t deadline; /* retransmission or TCP deadline while in flight */
     bool queued, in_flight;
-    struct txn *prev, *next; /* resolver list of in-flight or queued txns */
-    struct txn *qnext;       /* send queue */
+    struct txn *prev, *next;   /* resolver list of in-flight txns */
+    struct txn *lprev, *lnext; /* the lookup's list of its txns */
+    struct txn *qprev, *qnext; /* send queue */
     enum tcp_state tcp;
     int tcp_fd;
     uint8_t *tcp_buf;
@@ -75,6 +76,7 @@ struct lookup {
     struct name_slot *names;
     size_t n_names;
     unsigned pending; /* txns outstanding */
+    struct txn *txns; /* those txns */
     uint32_t ttl;
     bool done;
     struct driad_candidate *cands;
@@ -92,12 +94,13 @@ struct driad_resolver {
     int udp4, udp6;
     int udp4_tag, udp6_tag; /* addresses used as epoll tags */
     struct txn *by_id[65536];
-    struct txn *txns;               /* every live txn */
+    struct txn *txns;               /* txns in flight (at most max_in_flight) */
     struct txn *q_head, *q_tail;    /* send queue */
     unsigned in_flight;
     uint64_t tokens, last_refill;   /* rate limit: one query = rate_interval units */
     uint64_t send_retry_at;         /* after EAGAIN on a socket */
-    struct lookup *active, *done_head, *done_tail;
+    /* active lookups in start order, hence in deadline order (one timeout for all) */
+    struct lookup *active, *active_tail, *done_head, *done_tail;
     size_t n_pending;
     driad_cache *cache;
     driad_holddown *holddown;
@@ -335,6 +338,34 @@ void driad_resolver_cache_flush(driad_resolver *r)
 
 /* ---------------------------------------------------------------- transactions */
 
+static void flight_add(driad_resolver *r, struct txn *t)
+{
+    if (t->in_flight)
+        return;
+    t->in_flight = true;
+    r->in_flight++;
+    t->prev = NULL;
+    t->next = r->txns;
+    if (r->txns)
+        r->txns->prev = t;
+    r->txns = t;
+}
+
+static void flight_del(driad_resolver *r, struct txn *t)
+{
+    if (!t->in_flight)
+        return;
+    t->in_flight = false;
+    r->in_flight--;
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        r->txns = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+}
+
 static void txn_release_id(driad_resolver *r, struct txn *t)
 {
     if (t->has_id && r->by_id[t->id] == t)
@@ -356,23 +387,24 @@ static void txn_close_tcp(driad_resolver *r, struct txn *t)
 
 static void queue_remove(driad_resolver *r, struct txn *t)
 {
-    struct txn **pp = &r->q_head, *prev = NULL;
-    while (*pp && *pp != t) {
-        prev = *pp;
-        pp = &(*pp)->qnext;
-    }
-    if (!*pp)
+    if (!t->queued)
         return;
-    *pp = t->qnext;
-    if (r->q_tail == t)
-        r->q_tail = prev;
-    t->qnext = NULL;
+    if (t->qprev)
+        t->qprev->qnext = t->qnext;
+    else
+        r->q_head = t->qnext;
+    if (t->qnext)
+        t->qnext->qprev = t->qprev;
+    else
+        r->q_tail = t->qprev;
+    t->qnext = t->qprev = NULL;
     t->queued = false;
 }
 
 static void queue_push(driad_resolver *r, struct txn *t)
 {
     t->qnext = NULL;
+    t->qprev = r->q_tail;
     t->queued = true;
     if (r->q_tail)
         r->q_tail->qnext = t;
@@ -381,24 +413,33 @@ static void queue_push(driad_resolver *r, struct txn *t)
     r->q_tail = t;
 }
 
+static void queue_push_front(driad_resolver *r, struct txn *t)
+{
+    t->qprev = NULL;
+    t->qnext = r->q_head;
+    t->queued = true;
+    if (r->q_head)
+        r->q_head->qprev = t;
+    else
+        r->q_tail = t;
+    r->q_head = t;
+}
+
 static void txn_destroy(driad_resolver *r, struct txn *t)
 {
     txn_release_id(r, t);
     txn_close_tcp(r, t);
     if (t->queued)
         queue_remove(r, t);
-    if (t->in_flight) {
-        r->in_flight--;
-        t->in_flight = false;
-    }
-    if (t->prev)
-        t->prev->next = t->next;
+    flight_del(r, t);
+    struct lookup *l = t->l;
+    if (t->lprev)
+        t->lprev->lnext = t->lnext;
     else
-        r->txns = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    if (t->l)
-        t->l->pending--;
+        l->txns = t->lnext;
+    if (t->lnext)
+        t->lnext->lprev = t->lprev;
+    l->pending--;
     driad_free(t);
 }
 
@@ -416,10 +457,10 @@ static int txn_start(driad_resolver *r, struct lookup *l, int slot, int fam, uin
     memcpy(t->qname, qname, qname_len);
     t->qname_len = (uint8_t)qname_len;
     t->server = 0; /* the first configured server first, as res_send(3) does */
-    t->next = r->txns;
-    if (r->txns)
-        r->txns->prev = t;
-    r->txns = t;
+    t->lnext = l->txns;
+    if (l->txns)
+        l->txns->lprev = t;
+    l->txns = t;
     l->pending++;
     queue_push(r, t);
     return 0;
@@ -486,8 +527,7 @@ static int send_one(driad_resolver *r, struct txn *t, uint64_t now)
         return -EAGAIN;
     t->sends++;
     t->servers_tried++;
-    t->in_flight = true;
-    r->in_flight++;
+    flight_add(r, t);
     if (n < 0) {
         char svt[64];
         server_text(sv, svt, sizeof svt);
@@ -516,19 +556,11 @@ static void flush_queue(driad_resolver *r, uint64_t now)
         if (r->s.rate_queries && r->tokens < r->s.rate_interval)
             break; /* RFC 8777 §3.2.2 rate limit */
         struct txn *t = r->q_head;
-        r->q_head = t->qnext;
-        if (!r->q_head)
-            r->q_tail = NULL;
-        t->queued = false;
-        t->qnext = NULL;
+        queue_remove(r, t);
         int err = send_one(r, t, now);
         if (err == -EAGAIN) {
             /* socket buffer full: keep order, try again shortly */
-            t->qnext = r->q_head;
-            r->q_head = t;
-            if (!r->q_tail)
-                r->q_tail = t;
-            t->queued = true;
+            queue_push_front(r, t);
             r->send_retry_at = now + DRIAD_MS(1);
             return;
         }
@@ -545,10 +577,7 @@ static void flush_queue(driad_resolver *r, uint64_t now)
 static void txn_retry(driad_resolver *r, struct txn *t, int err, uint64_t now)
 {
     txn_close_tcp(r, t);
-    if (t->in_flight) {
-        t->in_flight = false;
-        r->in_flight--;
-    }
+    flight_del(r, t);
     txn_release_id(r, t);
     if (t->sends >= r->s.attempts) {
         txn_failed(r, t, err, now);
@@ -600,10 +629,7 @@ static void tcp_start(driad_resolver *r, struct txn *t, uint64_t now)
     }
     t->tcp = TCP_CONNECTING;
     t->deadline = now + r->s.retrans_max;
-    if (!t->in_flight) {
-        t->in_flight = true;
-        r->in_flight++;
-    }
+    flight_add(r, t);
 }
 
 static void tcp_event(driad_resolver *r, struct txn *t, uint32_t events, uint64_t now)
@@ -847,11 +873,8 @@ static void lookup_finish(driad_resolver *r, struct lookup *l, enum driad_status
     if (l->done)
         return;
     /* cancel what is still outstanding for this lookup */
-    for (struct txn *t = r->txns, *nx; t; t = nx) {
-        nx = t->next;
-        if (t->l == l)
-            txn_destroy(r, t);
-    }
+    while (l->txns)
+        txn_destroy(r, l->txns);
     l->done = true;
     struct driad_result *res = &l->result;
     memset(res, 0, sizeof *res);
@@ -888,6 +911,8 @@ static void lookup_finish(driad_resolver *r, struct lookup *l, enum driad_status
         r->active = l->next;
     if (l->next)
         l->next->prev = l->prev;
+    else if (r->active_tail == l)
+        r->active_tail = l->prev;
     l->next = NULL;
     l->prev = r->done_tail;
     if (r->done_tail)
@@ -1180,28 +1205,19 @@ int driad_resolver_process(driad_resolver *r, uint64_t now)
         }
     }
     /* lookup deadlines */
-    for (struct lookup *l = r->active, *nx; l; l = nx) {
-        nx = l->next;
-        if (now >= l->deadline) {
-            if (l->records) {
-                /* AMTRELAY answered; names still pending count as failed */
-                for (size_t k = 0; k < l->n_names; k++)
-                    if (!l->names[k].error)
-                        for (struct txn *t = r->txns; t; t = t->next)
-                            if (t->l == l && t->slot == (int)k)
-                                l->names[k].error = DRIAD_ERR_TIMEOUT;
-                for (struct txn *t = r->txns, *tn; t; t = tn) {
-                    tn = t->next;
-                    if (t->l == l)
-                        txn_destroy(r, t);
-                }
-                lookup_assemble(r, l, now);
-            } else {
-                lookup_finish(r, l, DRIAD_DNS_ERROR, DRIAD_ERR_TIMEOUT, now);
-            }
-            nx = r->active;
-            while (nx && now < nx->deadline)
-                nx = nx->next;
+    /* bounded by the number of active lookups; the list is in deadline order */
+    while (r->active && now >= r->active->deadline) {
+        struct lookup *l = r->active;
+        if (l->records) {
+            /* AMTRELAY answered; names still pending count as failed */
+            for (struct txn *t = l->txns; t; t = t->lnext)
+                if (t->slot >= 0 && !l->names[t->slot].error)
+                    l->names[t->slot].error = DRIAD_ERR_TIMEOUT;
+            while (l->txns)
+                txn_destroy(r, l->txns);
+            lookup_assemble(r, l, now);
+        } else {
+            lookup_finish(r, l, DRIAD_DNS_ERROR, DRIAD_ERR_TIMEOUT, now);
         }
     }
     flush_queue(r, now);
@@ -1229,9 +1245,8 @@ uint64_t driad_resolver_get_expiry(const driad_resolver *r)
     for (const struct txn *t = r->txns; t; t = t->next)
         if (t->in_flight && t->deadline < e)
             e = t->deadline;
-    for (const struct lookup *l = r->active; l; l = l->next)
-        if (l->deadline < e)
-            e = l->deadline;
+    if (r->active && r->active->deadline < e)
+        e = r->active->deadline;
     return e;
 }
 
@@ -1275,10 +1290,12 @@ int driad_resolver_lookup(driad_resolver *r, uint64_t now, const struct driad_ip
     }
     uint8_t qname[DRIAD_NAME_WIRE_MAX];
     int qlen = driad_reverse_name_wire(source, qname, sizeof qname);
-    l->next = r->active;
-    if (r->active)
-        r->active->prev = l;
-    r->active = l;
+    l->prev = r->active_tail;
+    if (r->active_tail)
+        r->active_tail->next = l;
+    else
+        r->active = l;
+    r->active_tail = l;
     if (qlen < 0 || !lookup_visit(l, qname, (size_t)qlen) ||
         txn_start(r, l, -1, 0, DRIAD_TYPE_AMTRELAY, qname, (size_t)qlen) < 0) {
         lookup_finish(r, l, DRIAD_DNS_ERROR, qlen < 0 ? qlen : DRIAD_ERR_NOMEM, now);
@@ -1295,8 +1312,6 @@ void driad_resolver_free(driad_resolver *r)
     while (r->active)
         lookup_finish(r, r->active, DRIAD_DNS_ERROR, DRIAD_ERR_CANCELLED, 0);
     deliver_done(r);
-    while (r->txns)
-        txn_destroy(r, r->txns);
     driad_cache_free(r->cache);
     driad_holddown_free(r->holddown);
     if (r->udp4 >= 0)
