@@ -214,7 +214,8 @@ struct driad_answer {
  * (name case-insensitively, type, class IN) and the rcode.  `answer` must have its arrays
  * set (records for AMTRELAY, addrs for A/AAAA; capacity 0 is allowed).
  * Returns 0 or DRIAD_ERR_PACKET, _NOT_RESPONSE, _ID_MISMATCH, _QUESTION_MISMATCH,
- * _TRUNCATED, _SERVFAIL, _REFUSED, _RCODE, _CHAIN_TOO_LONG, _CHAIN_LOOP.
+ * _TRUNCATED, _SERVFAIL, _REFUSED, _RCODE, _CHAIN_TOO_LONG, _CHAIN_LOOP, or
+ * _NAME_TOO_LONG (a DNAME substitution longer than 255 octets, RFC 6672 §2.2).
  * log may be NULL; malformed records are logged at LOG_WARNING with the owner name. */
 DRIAD_EXPORT int driad_answer_parse(const uint8_t *wire, size_t len, uint16_t id,
                                     const uint8_t *qname, size_t qname_len, uint16_t qtype,
@@ -283,8 +284,8 @@ struct driad_result {
     int family;              /* enum driad_family the lookup was made with */
     enum driad_status status;
     int error;               /* DRIAD_DNS_ERROR: the reason; otherwise 0 */
-    /* Every well-formed AMTRELAY record, sorted by precedence (the order relay names
-     * first appear among the candidates inside a precedence). */
+    /* Every well-formed AMTRELAY record (unknown types included), sorted by precedence,
+     * in answer order within a precedence.  candidates[i].record indexes this array. */
     const struct driad_record *records;
     size_t n_records;
     size_t n_malformed;      /* malformed records seen (logged, ignored) */
