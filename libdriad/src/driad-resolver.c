@@ -948,7 +948,6 @@ static void relay_answer(driad_resolver *r, struct txn *t, const struct driad_an
     switch (a->kind) {
     case DRIAD_ANSWER_NXDOMAIN:
     case DRIAD_ANSWER_NODATA:
-        l->ttl = a->ttl; /* RFC 2308 §5: the negative TTL bounds the whole answer */
         lookup_finish(r, l, DRIAD_NO_RECORD, 0, now);
         return;
     case DRIAD_ANSWER_CHAIN:
