@@ -509,9 +509,9 @@ int amt_gw_leave(amt_gw *gw, uint64_t now, const amt_sg *sg_in)
     char s[AMT_ADDR_STRLEN], g[AMT_ADDR_STRLEN];
     gwlog(gw, LOG_INFO, "leave %s,%s", amt_addr_format(&sg.source, s, sizeof s),
           amt_addr_format(&sg.group, g, sizeof g));
-    /* BLOCK{S} even for a channel never confirmed: the relay may have it from an
-     * earlier cycle, and Teardown is not implemented everywhere (digest §7). */
-    if (gw->have_query)
+    /* BLOCK{S} for every channel the relay took: Teardown is not implemented
+     * everywhere (digest §7).  A channel it never took (refused, L flag) needs none. */
+    if (gw->have_query && gw->ch[at].established)
         send_updates(gw, sg.group.family, AMT_BLOCK_OLD_SOURCES, &sg, false);
     memmove(&gw->ch[at], &gw->ch[at + 1], (gw->n_ch - at - 1) * sizeof *gw->ch);
     gw->n_ch--;
@@ -529,7 +529,7 @@ void amt_gw_shutdown(amt_gw *gw, uint64_t now)
     if (!gw)
         return;
     if (gw->have_query && gw->n_ch)
-        send_updates_all(gw, AMT_BLOCK_OLD_SOURCES, false);
+        send_updates_all(gw, AMT_BLOCK_OLD_SOURCES, true);
     if (gw->g_seen && gw->have_query)
         send_teardown(gw, gw->g_mac, gw->g_nonce, gw->g_port, &gw->g_addr);
     gw->n_ch = 0;

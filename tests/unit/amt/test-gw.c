@@ -597,7 +597,15 @@ static void test_l_flag_first(void **state)
     assert_int_equal(count_events(c, AMT_EV_RELAY_REFUSED), 1);
     assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_HOLDDOWN);
     assert_int_equal(amt_gw_get_expiry(c->gw), 10 + AMT_S(600));
-    amt_gw_handle_expiry(c->gw, 10 + AMT_S(600));
+    before = c->n_sent;
+    /* Nothing to leave at a relay that took nothing. */
+    amt_gw_shutdown(c->gw, 11);
+    assert_int_equal(c->n_sent, before);
+    assert_int_equal(amt_gw_join(c->gw, 12, &sg), 0);
+    assert_int_equal(feed_adv(c, 12, last(c)->m.nonce, "10.3.3.1"), 0);
+    assert_int_equal(feed_query(c, 13, last(c)->m.nonce, MAC1, true, false, 0, NULL, 20), 0);
+    assert_int_equal(amt_gw_get_expiry(c->gw), 13 + AMT_S(600));
+    amt_gw_handle_expiry(c->gw, 13 + AMT_S(600));
     assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_DISCOVERING);
     assert_int_equal(last(c)->m.type, AMT_RELAY_DISCOVERY);
     ctx_free(c);
@@ -622,6 +630,10 @@ static void test_l_flag_established(void **state)
     amt_sg sg2 = SG("10.2.2.1", "232.1.1.2");
     assert_int_equal(amt_gw_join(c->gw, t + AMT_S(20), &sg2), 0);
     assert_int_equal(c->n_sent, before);
+    /* Leaving a channel the relay never took needs no BLOCK. */
+    assert_int_equal(amt_gw_leave(c->gw, t + AMT_S(20), &sg2), 0);
+    assert_int_equal(c->n_sent, before);
+    assert_int_equal(amt_gw_join(c->gw, t + AMT_S(20), &sg2), 0);
     /* The next cycle without L announces it. */
     amt_gw_handle_expiry(c->gw, amt_gw_get_expiry(c->gw));
     assert_int_equal(feed_query(c, t + AMT_S(40), last(c)->m.nonce, MAC1, false, false, 0, NULL, 20), 0);
