@@ -498,6 +498,72 @@ static void test_resolv_conf(void **state)
     assert_int_equal(driad_resolver_new(&s, &r), DRIAD_ERR_CONFIG);
 }
 
+struct status_only {
+    int calls;
+    enum driad_status status;
+    int error;
+};
+
+static void on_status(void *user, const struct driad_result *r)
+{
+    struct status_only *s = user;
+    s->calls++;
+    s->status = r->status;
+    s->error = r->error;
+}
+
+static void test_allocation_failures(void **state)
+{
+    (void)state;
+    struct peer p;
+    peer_open(&p, false);
+    uint32_t seed = 5;
+    struct driad_ip src;
+    driad_ip_parse("198.51.100.12", &src);
+    int created = 0, failed = 0;
+    /* fail the 1st, 2nd ... allocation of creating a resolver and starting a lookup:
+     * every failure is reported (DRIAD_ERR_NOMEM, or a DNS_ERROR result carrying it),
+     * nothing leaks (the sanitizer build checks) and the callback always runs once */
+    for (long n = 0; n < 12; n++) {
+        driad_alloc_fail_after(n);
+        driad_resolver *r = NULL;
+        static struct driad_server sv;
+        driad_ip_parse("127.0.0.1", &sv.ip);
+        sv.port = p.port;
+        struct driad_settings s;
+        driad_settings_init(&s);
+        s.servers = &sv;
+        s.n_servers = 1;
+        s.random = lcg;
+        s.random_user = &seed;
+        int err = driad_resolver_new(&s, &r);
+        if (err < 0) {
+            driad_alloc_fail_after(-1);
+            assert_int_equal(err, DRIAD_ERR_NOMEM);
+            failed++;
+            continue;
+        }
+        created++;
+        struct status_only st = {0};
+        int e2 = driad_resolver_lookup(r, DRIAD_S(1), &src, DRIAD_FAMILY_ANY, on_status, &st);
+        if (e2 == 0)
+            assert_int_equal(driad_resolver_process(r, DRIAD_S(1)), 0);
+        driad_alloc_fail_after(-1);
+        driad_resolver_free(r);
+        if (e2 < 0) {
+            assert_int_equal(e2, DRIAD_ERR_NOMEM);
+            assert_int_equal(st.calls, 0);
+        } else {
+            assert_int_equal(st.calls, 1);
+            assert_int_equal(st.status, DRIAD_DNS_ERROR);
+            assert_true(st.error == DRIAD_ERR_NOMEM || st.error == DRIAD_ERR_CANCELLED);
+        }
+        peer_pending_queries(&p);
+    }
+    assert_true(created > 0 && failed > 0);
+    peer_close(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -507,6 +573,7 @@ int main(void)
         cmocka_unit_test(test_truncation_tcp_and_outcomes),
         cmocka_unit_test(test_sync_call),
         cmocka_unit_test(test_resolv_conf),
+        cmocka_unit_test(test_allocation_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
