@@ -289,7 +289,16 @@ expect_out "203.0.113.30" "second server"
 grep -q "to 127.0.0.1:53539 (try 1)" "$W/err" && grep -q "to 127.0.0.1:$PORT (try 2)" "$W/err" ||
     fail "retry on the next server: $(cat "$W/err")"
 
-# 12. usage errors
+# 12. the blocking convenience call (same driver, private resolver)
+PROBE=${DRIAD_SYNC_PROBE:?}
+"$PROBE" 127.0.0.1:$PORT 198.51.100.14 > "$W/out" || fail "sync probe"
+sort "$W/out" > "$W/got"
+printf '%s\n' "ok 2" "20 1 3 203.0.113.15" "20 1 3 2001:db8::15" | sort > "$W/want"
+diff -u "$W/want" "$W/got" || fail "sync call result"
+"$PROBE" 127.0.0.1:$PORT 198.51.103.5 > "$W/out" || fail "sync probe"
+expect_out "error 0 query refused (REFUSED)" "sync call error result"
+
+# 13. usage errors
 run 198.51.100
 expect_rc 2 "bad source"
 run -f 5 198.51.100.12
