@@ -1,11 +1,11 @@
 #!/bin/sh
-# install-consumer.sh BUILD-DIR CONSUMER-SOURCE-DIR
+# install-consumer.sh BUILD-DIR CONSUMER-SOURCE-DIR [CC]
 # Installs the build into a temporary DESTDIR, then builds examples/consumer exactly as an
 # outside project would: cc + `pkg-config --cflags --libs libjoinfile` with
 # PKG_CONFIG_PATH pointing into the DESTDIR, and runs it against the installed library.
 set -eu
-build=$1 src=$2
-for t in cc pkg-config meson; do
+build=$1 src=$2 CC=${3:-cc}
+for t in ${CC%% *} pkg-config meson; do
   command -v "$t" >/dev/null || { echo "$t missing"; [ "${CI:-}" = true ] && exit 1; exit 77; }
 done
 tmp=$(mktemp -d)
@@ -28,7 +28,7 @@ flags=$(pkg-config --cflags --libs libjoinfile)
 echo "pkg-config: $flags"
 pkg-config --modversion libjoinfile
 # shellcheck disable=SC2086
-cc -std=c11 -Wall -Wextra -Werror -o "$tmp/consumer" "$src/consumer.c" $flags
+$CC -std=c11 -Wall -Wextra -Werror -o "$tmp/consumer" "$src/consumer.c" $flags
 
 libdir=$(dirname "$(find "$dest" -name 'libjoinfile.so.0' | head -n 1)")
 # Only the installed library may satisfy it (not the build tree's).
