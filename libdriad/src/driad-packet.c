@@ -52,8 +52,10 @@ static size_t rr_rdata(const ldns_rr *rr, uint8_t *buf, size_t size, bool *overf
         const ldns_rdf *f = ldns_rr_rdf(rr, i);
         size_t fl = ldns_rdf_size(f);
         if (n + fl > size) {
+            /* keep the prefix: the type octet decides how the overflow is reported */
+            memcpy(buf + n, ldns_rdf_data(f), size - n);
             *overflow = true;
-            return n;
+            return size;
         }
         memcpy(buf + n, ldns_rdf_data(f), fl);
         n += fl;

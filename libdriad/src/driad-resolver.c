@@ -4,6 +4,7 @@
  * libdriad file that makes system calls besides driad-sync.c. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
@@ -247,9 +248,19 @@ static int open_udp(driad_resolver *r, int family, int *fd, int *tag)
     return 0;
 }
 
-int driad_resolver_new(const struct driad_settings *s, driad_resolver **out)
+int driad_resolver_new(const struct driad_settings *caller, driad_resolver **out)
 {
-    if (!s || !out || s->struct_size < sizeof(struct driad_settings) ||
+    /* struct_size versioning: fields a caller's (older, shorter) struct lacks keep their
+     * defaults */
+    struct driad_settings copy;
+    driad_settings_init(&copy);
+    if (!caller || caller->struct_size < offsetof(struct driad_settings, servers))
+        return DRIAD_ERR_INVALID_ARGUMENT;
+    memcpy(&copy, caller,
+           caller->struct_size < sizeof copy ? caller->struct_size : sizeof copy);
+    copy.struct_size = sizeof copy;
+    const struct driad_settings *s = &copy;
+    if (!out ||
         s->n_servers > MAX_SERVERS || (s->n_servers && !s->servers) || s->attempts == 0 ||
         s->retrans_initial == 0 || s->lookup_timeout == 0 || s->max_in_flight == 0 ||
         (s->rate_queries && s->rate_interval == 0))

@@ -508,6 +508,27 @@ static void test_answer_addresses(void **state)
     assert_int_equal(a.n_dropped, 1);
 }
 
+static void test_answer_long_rdata(void **state)
+{
+    (void)state;
+    /* RDATA longer than any usable record: unknown types stay valid, others are malformed */
+    static char rr[3][1200];
+    static const char *const kinds[3] = {"0504", "0a01", "0a03"};
+    for (int k = 0; k < 3; k++) {
+        int o = snprintf(rr[k], sizeof rr[k], "12.100.51.198.in-addr.arpa. 300 IN TYPE260 \\# 400 %s", kinds[k]);
+        for (int i = 0; i < 398; i++)
+            o += snprintf(rr[k] + o, sizeof rr[k] - (size_t)o, "%02x", (i % 60) + 1);
+    }
+    const char *ans[] = {rr[0], rr[1], rr[2], NULL};
+    struct parse_env e = {0};
+    struct test_msg m = {.id = 4, .qname = Q12, .qtype = 260, .qr = true, .answer = ans};
+    assert_int_equal(parse(&e, &m, 4, Q12, 260, 8, 0), 0);
+    assert_int_equal(e.a.n_records, 1);
+    assert_int_equal(e.rec[0].type, 4);
+    assert_int_equal(e.a.n_malformed, 2);
+    assert_int_equal(e.a.first_malformed, DRIAD_ERR_RDATA_LENGTH);
+}
+
 /* ---------------------------------------------------------------- ordering */
 
 struct seq_rng {
@@ -787,6 +808,7 @@ int main(void)
         cmocka_unit_test(test_answer_negative),
         cmocka_unit_test(test_answer_chains),
         cmocka_unit_test(test_answer_addresses),
+        cmocka_unit_test(test_answer_long_rdata),
         cmocka_unit_test(test_order_precedence_and_rng),
         cmocka_unit_test(test_order_interleave),
         cmocka_unit_test(test_holddown),
