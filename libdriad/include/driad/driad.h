@@ -323,7 +323,7 @@ struct driad_settings {
     size_t n_servers;
     const char *resolv_conf;   /* default "/etc/resolv.conf" */
     uint16_t default_port;     /* default 53 */
-    bool recursion_desired;    /* default true (stub to a recursive resolver) */
+    bool recursion_desired;    /* default true: RD set, for a recursive resolver */
     uint16_t edns_udp_size;    /* default 1232; 0 = no EDNS (512-octet answers) */
     /* Retransmission, RFC 8777 §3.5: the n-th retry waits a random time in
      * [retrans_initial, min(retrans_initial * 2^n, retrans_max)]. */

@@ -3,7 +3,7 @@
 # (configs from ../shared/recipes/real-peers.md §1-2).  Every process started here is
 # recorded by PID and stopped in the EXIT trap.
 
-W=$(mktemp -d /tmp/mci-driad-XXXXXX)
+W=$(mktemp -d)
 PIDFILES=""
 
 cleanup() {

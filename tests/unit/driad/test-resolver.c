@@ -478,8 +478,10 @@ static void test_sync_call(void **state)
 static void test_resolv_conf(void **state)
 {
     (void)state;
-    char path[] = "/tmp/driad-resolv-XXXXXX";
-    int fd = mkstemp(path);
+    char path[64];
+    snprintf(path, sizeof path, "/tmp/driad-resolv-%ld", (long)getpid());
+    unlink(path);
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600);
     assert_true(fd >= 0);
     const char *text = "# comment\nsearch example.com\nnameserver fe80::1%eth0\nnameserver 127.0.0.1\n";
     assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
