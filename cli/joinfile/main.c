@@ -298,7 +298,7 @@ static void on_watch_event(void *user, const joinfile_watch_event *ev)
                     joinfile_set_count(ev->old_set));
         break;
     case JOINFILE_WATCH_READ_ERROR:
-        mc_warn("%s: %s; keeping the last good set", ev->path, joinfile_strerror(ev->error));
+        /* libjoinfile has logged the error and that the last good set stays. */
         return;
     default:
         return;

@@ -326,8 +326,9 @@ JOINFILE_EXPORT void joinfile_writer_free(joinfile_writer *w);
  * unchanged content is skipped, else atomic replacement (temp file `.<name>.??????`
  * beside it, fchmod to the file mode, write, fsync, rename, fsync of the directory),
  * falling back to an in-place rewrite when rename fails with EBUSY or EXDEV.  *how (may be
- * NULL) receives enum joinfile_write_how.  Returns 0 or -errno (the temp file is removed
- * on every failure). */
+ * NULL) receives enum joinfile_write_how.  Returns 0, -errno from the failed system call,
+ * JOINFILE_ERR_INVALID or JOINFILE_ERR_NOMEM (the temp file is removed on every failure;
+ * failures are also logged at LOG_ERR). */
 JOINFILE_EXPORT int joinfile_writer_write(joinfile_writer *w, const void *data, size_t len,
                                           int *how);
 /* Formats set (population_mode as in joinfile_format) and writes it.  Also returns
@@ -398,8 +399,11 @@ enum {
  * IN_MOVED_FROM, IN_CREATE, IN_DELETE, IN_MODIFY, matching the exact basename) plus one on
  * the file itself (IN_CLOSE_WRITE, IN_MODIFY: writes through another mount of a
  * single-file bind mount reach only that watch).  Each event feeds the debounce; at the
- * deadline the whole file is re-read and one event reported.  An event is reported only
- * when something changed (set, existence or error state), except for the first read.
+ * deadline the whole file is re-read and at most one event reported: CHANGED when the set
+ * differs from the one in force (or the file was missing or unusable before, or this is
+ * the first read), MISSING when the file has just gone, READ_ERROR at every failed read.
+ * An unchanged rewrite reports nothing.  When no line-error callback is set, the watch
+ * logs the first 10 bad lines of each read (LOG_WARNING) and a count of the rest.
  *
  * The watch is read once, at the first process(now) after joinfile_watch_new (the watch is
  * installed first, so no write is missed).  Returns 0, -errno (inotify, directory missing),
