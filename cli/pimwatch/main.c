@@ -106,34 +106,39 @@ static void print_event(struct pw *pw, const char *what, const pimparse_event *e
 static void on_event(void *user, const pimparse_event *ev)
 {
     struct pw *pw = user;
-    char s[64], g[64], n[64];
-    const char *what = NULL;
+    const char *what;
+    switch (ev->type) {
+    case PIMPARSE_EVENT_JOIN: what = "join"; pw->joins++; break;
+    case PIMPARSE_EVENT_PRUNE: what = "prune"; pw->prunes++; break;
+    case PIMPARSE_EVENT_EXPIRE: what = "expire"; pw->expiries++; break;
+    case PIMPARSE_EVENT_NOT_JOINED: what = NULL; break;
+    default: return; /* neighbor changes are logged by the library */
+    }
+    /* Addresses are formatted only when something prints them: a replay of a million
+     * joins with -q must not pay for text nobody reads. */
+    int level = ev->type == PIMPARSE_EVENT_NOT_JOINED ? LOG_DEBUG : LOG_INFO;
+    bool text = mc_log_get_level() >= level || pw->fwd;
+    char s[64] = "", g[64] = "", n[64] = "";
+    if (text) {
+        fmt_addr(&ev->source, s);
+        fmt_addr(&ev->group, g);
+        fmt_addr(&ev->neighbor, n);
+    }
     switch (ev->type) {
     case PIMPARSE_EVENT_JOIN:
-        what = "join";
-        pw->joins++;
-        mc_info("join %s,%s from %s (holdtime %u)", fmt_addr(&ev->source, s),
-                fmt_addr(&ev->group, g), fmt_addr(&ev->neighbor, n), ev->holdtime);
+        mc_info("join %s,%s from %s (holdtime %u)", s, g, n, ev->holdtime);
         break;
     case PIMPARSE_EVENT_PRUNE:
-        what = "prune";
-        pw->prunes++;
-        mc_info("prune %s,%s", fmt_addr(&ev->source, s), fmt_addr(&ev->group, g));
+        mc_info("prune %s,%s", s, g);
         break;
     case PIMPARSE_EVENT_EXPIRE:
-        what = "expire";
-        pw->expiries++;
-        mc_info("expire %s,%s (no Join within the holdtime)", fmt_addr(&ev->source, s),
-                fmt_addr(&ev->group, g));
+        mc_info("expire %s,%s (no Join within the holdtime)", s, g);
         break;
-    case PIMPARSE_EVENT_NOT_JOINED:
+    default:
         mc_debug("%s %s %s,%s from %s counted, not joined",
                  ev->kind == PIMPARSE_ENTRY_STAR_G ? "(*,G)" : "(S,G,rpt)",
-                 ev->is_join ? "join" : "prune", fmt_addr(&ev->source, s),
-                 fmt_addr(&ev->group, g), fmt_addr(&ev->neighbor, n));
+                 ev->is_join ? "join" : "prune", s, g, n);
         return;
-    default:
-        return; /* neighbor changes are logged by the library */
     }
     pw->dirty = true;
     if (pw->fwd) {

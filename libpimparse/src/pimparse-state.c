@@ -1,8 +1,10 @@
 /* pimparse-state.c — upstream per-(S,G) Join state for one interface and the PIM
  * neighbors heard on it (RFC 7761 §4.3, §4.5.3 "Receiving (S,G) Join/Prune Messages").
  *
- * (S,G) entries live in one array addressed by 32-bit index: a hash table over every
- * address bit (chains through the array) finds them, and a binary min-heap of deadlines
+ * (S,G) entries live in one array addressed by 32-bit index: an open-addressing hash
+ * table over every address bit finds them (slots hold the 32-bit hash next to the index,
+ * so a probe touches an entry only when the hashes match: a miss on a million-entry
+ * table costs one cache line), and a binary min-heap of deadlines
  * orders their timers.  Heap keys are lazy: a Join only ever moves an entry's deadline
  * later, so a refresh leaves the heap alone and the stale key is corrected when it
  * reaches the top; only a Prune-Pending (an earlier deadline) touches the heap. */
@@ -24,10 +26,15 @@ struct sg {
     uint8_t g[16];
     uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
     uint64_t pp;       /* Prune-Pending Timer; PIMPARSE_NEVER when not pending */
-    uint32_t next;     /* hash chain, or free list */
+    uint32_t next;     /* free list */
     uint32_t heap_pos; /* NIL when not in the heap */
     uint32_t hash;
     uint8_t family;    /* 0 = free slot */
+};
+
+struct slot {
+    uint32_t hash;
+    uint32_t idx; /* NIL = empty */
 };
 
 struct heap_item {
@@ -44,8 +51,8 @@ struct pimparse_state {
     pimparse_settings set;
     struct sg *sg;
     uint32_t sg_cap, sg_used, free_head, count;
-    uint32_t *buckets;
-    uint32_t nbuckets; /* power of two */
+    struct slot *slots;
+    uint32_t nslots; /* power of two, at least twice the count (linear probing) */
     struct heap_item *heap;
     uint32_t heap_len, heap_cap;
     struct nbr *nbrs;
@@ -98,13 +105,13 @@ int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
         return PIMPARSE_ERR_NOMEM;
     st->set = s;
     st->free_head = NIL;
-    st->nbuckets = 64;
-    st->buckets = pp_malloc(st->nbuckets * sizeof *st->buckets);
-    if (!st->buckets) {
+    st->nslots = 64;
+    st->slots = pp_malloc(st->nslots * sizeof *st->slots);
+    if (!st->slots) {
         pp_free(st);
         return PIMPARSE_ERR_NOMEM;
     }
-    memset(st->buckets, 0xff, st->nbuckets * sizeof *st->buckets);
+    memset(st->slots, 0xff, st->nslots * sizeof *st->slots);
     *out = st;
     return 0;
 }
@@ -114,7 +121,7 @@ void pimparse_state_free(pimparse_state *st)
     if (!st)
         return;
     pp_free(st->sg);
-    pp_free(st->buckets);
+    pp_free(st->slots);
     pp_free(st->heap);
     pp_free(st->nbrs);
     pp_free(st->locals);
@@ -189,39 +196,73 @@ static uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s, const 
     return (uint32_t)fmix64(h);
 }
 
-static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
-                     uint32_t h)
+/* Returns the slot holding the key, or the empty slot where it would go. */
+static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_t *s,
+                          const uint8_t *g, uint32_t h)
 {
-    for (uint32_t i = st->buckets[h & (st->nbuckets - 1)]; i != NIL; i = st->sg[i].next) {
-        const struct sg *e = &st->sg[i];
-        if (e->hash == h && e->family == family && memcmp(e->s, s, 16) == 0 &&
-            memcmp(e->g, g, 16) == 0)
+    uint32_t mask = st->nslots - 1;
+    /* Bounded: the table is at most half full, so an empty slot ends every probe. */
+    for (uint32_t i = h & mask, n = 0; n < st->nslots; i = (i + 1) & mask, n++) {
+        const struct slot *sl = &st->slots[i];
+        if (sl->idx == NIL)
             return i;
+        if (sl->hash == h) {
+            const struct sg *e = &st->sg[sl->idx];
+            if (e->family == family && memcmp(e->s, s, 16) == 0 && memcmp(e->g, g, 16) == 0)
+                return i;
+        }
     }
     return NIL;
 }
 
-static int grow_buckets(pimparse_state *st)
+static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
+                     uint32_t h)
 {
-    if (st->nbuckets >= (UINT32_C(1) << 31))
-        return 0;
-    uint32_t nb = st->nbuckets * 2;
-    uint32_t *b = pp_malloc((size_t)nb * sizeof *b);
+    uint32_t i = find_slot(st, family, s, g, h);
+    return i == NIL ? NIL : st->slots[i].idx;
+}
+
+static int grow_slots(pimparse_state *st)
+{
+    if (st->nslots >= (UINT32_C(1) << 31))
+        return PIMPARSE_ERR_NOMEM;
+    uint32_t nb = st->nslots * 2, mask = nb - 1;
+    struct slot *b = pp_malloc((size_t)nb * sizeof *b);
     if (!b)
         return PIMPARSE_ERR_NOMEM;
     memset(b, 0xff, (size_t)nb * sizeof *b);
-    for (uint32_t i = 0; i < st->sg_used; i++) {
-        struct sg *e = &st->sg[i];
-        if (!e->family)
+    for (uint32_t i = 0; i < st->nslots; i++) {
+        struct slot sl = st->slots[i];
+        if (sl.idx == NIL)
             continue;
-        uint32_t slot = e->hash & (nb - 1);
-        e->next = b[slot];
-        b[slot] = i;
+        uint32_t j = sl.hash & mask;
+        while (b[j].idx != NIL)
+            j = (j + 1) & mask;
+        b[j] = sl;
     }
-    pp_free(st->buckets);
-    st->buckets = b;
-    st->nbuckets = nb;
+    pp_free(st->slots);
+    st->slots = b;
+    st->nslots = nb;
     return 0;
+}
+
+/* Linear-probing deletion by backward shift (no tombstones, probes stay short). */
+static void slot_delete(pimparse_state *st, uint32_t i)
+{
+    uint32_t mask = st->nslots - 1;
+    uint32_t j = i;
+    for (uint32_t n = 0; n < st->nslots; n++) {
+        j = (j + 1) & mask;
+        if (st->slots[j].idx == NIL)
+            break;
+        uint32_t home = st->slots[j].hash & mask;
+        /* Leave slot j where it is when its home lies cyclically in (i, j]. */
+        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+            continue;
+        st->slots[i] = st->slots[j];
+        i = j;
+    }
+    st->slots[i].idx = NIL;
 }
 
 /* ---- heap ------------------------------------------------------------------------- */
@@ -334,11 +375,14 @@ static void fix_top(pimparse_state *st)
 static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
                   uint32_t h, uint32_t *out)
 {
-    if (st->count >= st->nbuckets) {
-        int r = grow_buckets(st);
+    if ((uint64_t)(st->count + 1) * 2 > st->nslots) {
+        int r = grow_slots(st);
         if (r < 0)
             return r;
     }
+    uint32_t slot = find_slot(st, family, s, g, h);
+    if (slot == NIL)
+        return PIMPARSE_ERR_NOMEM;
     uint32_t idx;
     if (st->free_head != NIL) {
         idx = st->free_head;
@@ -364,9 +408,8 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     e->expiry = PIMPARSE_NEVER;
     e->pp = PIMPARSE_NEVER;
     e->heap_pos = NIL;
-    uint32_t slot = h & (st->nbuckets - 1);
-    e->next = st->buckets[slot];
-    st->buckets[slot] = idx;
+    e->next = NIL;
+    st->slots[slot] = (struct slot){h, idx};
     st->count++;
     *out = idx;
     return 0;
@@ -375,10 +418,9 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
 static void remove_entry(pimparse_state *st, uint32_t idx)
 {
     struct sg *e = &st->sg[idx];
-    uint32_t *link = &st->buckets[e->hash & (st->nbuckets - 1)];
-    while (*link != idx)
-        link = &st->sg[*link].next;
-    *link = e->next;
+    uint32_t slot = find_slot(st, e->family, e->s, e->g, e->hash);
+    if (slot != NIL && st->slots[slot].idx == idx)
+        slot_delete(st, slot);
     if (e->heap_pos != NIL)
         heap_remove(st, e->heap_pos);
     e->family = 0;
@@ -794,6 +836,10 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
     if (!st)
         return;
     for (;;) {
+        /* Keys never exceed the true deadlines, so a top key after now means nothing is
+         * due: the common case costs one comparison, stale keys are fixed only here. */
+        if (!st->heap_len || st->heap[0].key > now)
+            break;
         fix_top(st);
         if (!st->heap_len || st->heap[0].key > now)
             break;

@@ -85,9 +85,13 @@ bool pimparse_addr_equal(const pimparse_addr *a, const pimparse_addr *b)
 
 uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
 {
-    /* 64-bit accumulator: no carry handling needed inside the loop for any IP length. */
+    /* Summing 32-bit big-endian words into 64 bits and folding gives the same one's
+     * complement sum as 16-bit words (RFC 1071 §2(B)), with half the additions. */
     uint64_t acc = sum;
     size_t i = 0;
+    for (; i + 4 <= len; i += 4)
+        acc += (uint32_t)data[i] << 24 | (uint32_t)data[i + 1] << 16 |
+               (uint32_t)data[i + 2] << 8 | data[i + 3];
     for (; i + 1 < len; i += 2)
         acc += (uint32_t)data[i] << 8 | data[i + 1];
     if (i < len)

@@ -1,0 +1,45 @@
+#!/bin/sh
+# bench.sh PIMWATCH GEN-CAPTURE BARE-LOOP RUN-TIMED — PIM decode throughput as ratios
+# measured in one run (DESIGN.md performance targets): `pimwatch -r` beside
+# `tcpdump -v -nr` (the peer) and a bare pcap_next_ex loop (the limit), over
+#   1. 1,000,000 Join/Prune messages over 1,000 (S,G)s, and
+#   2. 1,000,000 Joins for 1,000,000 distinct (S,G)s (also with the joinfile written).
+# Ratios use CPU time (user + system); wall time is printed beside it.
+# Targets: >= 10x faster than tcpdump, <= 3x the bare loop.  N overrides the count.
+set -eu
+PIMWATCH=$1 GEN=$2 BARE=$3 TIMED=$4
+N=${N:-1000000}
+W=$(mktemp -d /tmp/mci-pim-bench.XXXXXX)
+trap 'rm -rf "$W"' EXIT
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
+# timed VAR CMD...: sets VAR_wall and VAR_cpu.
+timed() {
+  var=$1; shift
+  set -- $("$TIMED" "$@")
+  eval "${var}_wall=$1 ${var}_cpu=$2"
+}
+
+"$GEN" jp "$W/jp.pcap" "$N" 1000
+"$GEN" distinct "$W/distinct.pcap" "$N"
+
+for c in jp distinct; do
+  f=$W/$c.pcap
+  if [ $c = jp ]; then what="$N Join/Prune messages over 1000 (S,G)s"; else what="$N distinct (S,G)s"; fi
+  echo "== $what ($(du -h "$f" | cut -f1) capture)"
+  cat "$f" > /dev/null  # page cache warm for every contender
+  timed bare "$BARE" "$f"
+  timed pw "$PIMWATCH" -q -r "$f"
+  echo "pimwatch -q -r FILE         cpu ${pw_cpu} s  wall ${pw_wall} s"
+  echo "bare pcap_next_ex loop      cpu ${bare_cpu} s  wall ${bare_wall} s   pimwatch/loop = $(ratio "$pw_cpu" "$bare_cpu")x (target <= 3x)"
+  if command -v tcpdump > /dev/null; then
+    timed td tcpdump -v -nr "$f"
+    echo "tcpdump -v -nr FILE         cpu ${td_cpu} s  wall ${td_wall} s   tcpdump/pimwatch = $(ratio "$td_cpu" "$pw_cpu")x (target >= 10x)"
+  else
+    echo "tcpdump not installed: no peer figure"
+  fi
+  if [ $c = distinct ]; then
+    timed pwj "$PIMWATCH" -q -r "$f" -j "$W/out.joinfile"
+    echo "pimwatch -q -r FILE -j OUT  cpu ${pwj_cpu} s  wall ${pwj_wall} s   ($(wc -l < "$W/out.joinfile") joinfile lines)"
+  fi
+done
