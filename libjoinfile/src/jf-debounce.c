@@ -47,7 +47,9 @@ JOINFILE_EXPORT void joinfile_debounce_event(joinfile_debounce *d, uint64_t now)
         return;
     /* Trailing edge: wait for `delay` of quiet (spec §3.4), but not past the cap. */
     uint64_t t = sat_add(now, d->delay);
-    uint64_t cap = sat_add(d->first, d->delay * JF_DEBOUNCE_MAX_FACTOR);
+    uint64_t span = d->delay > UINT64_MAX / JF_DEBOUNCE_MAX_FACTOR ? UINT64_MAX
+                                                                   : d->delay * JF_DEBOUNCE_MAX_FACTOR;
+    uint64_t cap = sat_add(d->first, span);
     d->deadline = t < cap ? t : cap;
 }
 

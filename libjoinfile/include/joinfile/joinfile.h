@@ -37,6 +37,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h> /* AF_INET, AF_INET6 in joinfile_entry.family */
 
 #ifdef __cplusplus
 extern "C" {

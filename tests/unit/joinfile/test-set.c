@@ -349,6 +349,11 @@ static void test_debounce(void **state)
     joinfile_debounce_event(d, UINT64_MAX - 1);
     assert_int_equal(joinfile_debounce_get_expiry(d), UINT64_MAX);
     joinfile_debounce_free(d);
+    /* a huge delay saturates instead of wrapping the cap */
+    assert_int_equal(joinfile_debounce_new(UINT64_MAX / 3, &d), 0);
+    joinfile_debounce_event(d, 5);
+    assert_int_equal(joinfile_debounce_get_expiry(d), UINT64_MAX / 3 + 5);
+    joinfile_debounce_free(d);
 }
 
 int main(void)
