@@ -846,10 +846,13 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
         uint32_t idx = st->heap[0].idx;
         struct sg copy = st->sg[idx];
         remove_entry(st, idx);
+        /* The event carries the timer's own deadline, not the (possibly later) time of
+         * this call: replays report when the state really ended. */
+        uint64_t d = deadline(&copy);
         if (copy.pp <= now)
-            emit_sg(st, PIMPARSE_EVENT_PRUNE, now, &copy, NULL, 0);
+            emit_sg(st, PIMPARSE_EVENT_PRUNE, d, &copy, NULL, 0);
         else
-            emit_sg(st, PIMPARSE_EVENT_EXPIRE, now, &copy, NULL, 0);
+            emit_sg(st, PIMPARSE_EVENT_EXPIRE, d, &copy, NULL, 0);
     }
     for (size_t i = 0; i < st->n_nbrs;) {
         if (st->nbrs[i].info.expiry <= now)

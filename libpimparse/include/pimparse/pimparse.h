@@ -281,7 +281,8 @@ enum pimparse_event_type {
 
 typedef struct pimparse_event {
     int type;               /* enum pimparse_event_type */
-    uint64_t time;          /* the `now` of the call that caused it */
+    uint64_t time;          /* the `now` of the call that caused it; for timer events
+                             * (EXPIRE, PRUNE after Prune-Pending) the timer's deadline */
     pimparse_addr source;   /* JOIN/PRUNE/EXPIRE/NOT_JOINED (NOT_JOINED (*,G): the RP) */
     pimparse_addr group;
     pimparse_addr neighbor; /* NEIGHBOR_*: the neighbor; JOIN/PRUNE/NOT_JOINED: J/P sender */

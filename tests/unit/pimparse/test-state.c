@@ -155,6 +155,8 @@ static void test_join_and_expiry(void **state)
     assert_int_equal(r.n, 5);
     assert_int_equal(r.ev[2].type, PIMPARSE_EVENT_JOIN);
     assert_int_equal(r.ev[3].type, PIMPARSE_EVENT_EXPIRE);
+    assert_int_equal(r.ev[3].time, T0 + S(310)); /* the deadline, not the frame's time */
+    assert_int_equal(r.ev[4].time, T0 + S(311));
     assert_int_equal(r.ev[4].type, PIMPARSE_EVENT_JOIN);
     pimparse_stats stats;
     pimparse_state_get_stats(st, &stats);
