@@ -384,6 +384,64 @@ static void test_unreadable_keeps_last_good(void **state)
     assert_string_equal(c->ev[3].canon, "1.2.3.9,232.1.1.1\n");
 }
 
+static void test_directory_removed_and_recreated(void **state)
+{
+    struct ctx *c = *state;
+    write_raw(c->path, "1.2.3.4,232.1.1.1\n");
+    start(c, 0);
+    pump_until(c, 1);
+    assert_int_equal(unlink(c->path), 0);
+    assert_int_equal(rmdir(c->dir), 0);
+    pump_until(c, 2);
+    assert_int_equal(c->ev[1].type, JOINFILE_WATCH_MISSING);
+    /* the directory watch is gone; the driver retries to re-establish it */
+    assert_int_not_equal(joinfile_watch_get_expiry(c->w), JOINFILE_NEVER);
+    assert_int_equal(mkdir(c->dir, 0755), 0);
+    write_raw(c->path, "2001:db8::4,ff3e::4\n");
+    pump_until(c, 3);
+    assert_int_equal(c->ev[2].type, JOINFILE_WATCH_CHANGED);
+    assert_string_equal(c->ev[2].canon, "2001:db8::4,ff3e::4\n");
+    /* and it watches again */
+    write_raw(c->path, "2001:db8::5,ff3e::5\n");
+    pump_until(c, 4);
+    assert_string_equal(c->ev[3].canon, "2001:db8::5,ff3e::5\n");
+}
+
+/* Fills the inotify queue with events for other files, then changes ours: its events are
+ * dropped (queue full) and only IN_Q_OVERFLOW tells the driver to re-read. */
+static void test_queue_overflow_rereads(void **state)
+{
+    struct ctx *c = *state;
+    FILE *f = fopen("/proc/sys/fs/inotify/max_queued_events", "r");
+    long max = 0;
+    if (!f || fscanf(f, "%ld", &max) != 1 || max > 100000) {
+        if (f)
+            fclose(f);
+        skip();
+    }
+    fclose(f);
+    write_raw(c->path, "1.2.3.4,232.1.1.1\n");
+    start(c, 0);
+    pump_until(c, 1);
+    /* Writes alternating between two siblings: each queues an IN_MODIFY on the directory
+     * (inotify merges only identical consecutive events). */
+    char p[2][160];
+    int fd[2];
+    for (int k = 0; k < 2; k++) {
+        snprintf(p[k], sizeof p[k], "%s/flood%d", c->dir, k);
+        fd[k] = open(p[k], O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        assert_true(fd[k] >= 0);
+    }
+    for (long i = 0; i <= max; i++)
+        assert_int_equal(write(fd[i % 2], "x", 1), 1);
+    close(fd[0]);
+    close(fd[1]);
+    write_raw(c->path, "1.2.3.4,232.1.1.1\n1.2.3.8,232.1.1.1\n");
+    pump_until(c, 2);
+    assert_int_equal(c->ev[1].type, JOINFILE_WATCH_CHANGED);
+    assert_string_equal(c->ev[1].canon, "1.2.3.4,232.1.1.1\n1.2.3.8,232.1.1.1\n");
+}
+
 static void test_reread_and_bad_args(void **state)
 {
     struct ctx *c = *state;
@@ -415,6 +473,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_similar_siblings_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines_lenient_and_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_keeps_last_good, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_directory_removed_and_recreated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_queue_overflow_rereads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reread_and_bad_args, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
