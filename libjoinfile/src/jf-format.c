@@ -26,9 +26,14 @@ size_t jf_format_address(int family, const uint8_t a[16], char *buf)
          * formatting a million lines. */
         size_t n = 0;
         for (int i = 0; i < 4; i++) {
+            unsigned v = a[i];
             if (i)
                 buf[n++] = '.';
-            n += put_u32(buf + n, a[i]);
+            if (v >= 100)
+                buf[n++] = (char)('0' + v / 100);
+            if (v >= 10)
+                buf[n++] = (char)('0' + v / 10 % 10);
+            buf[n++] = (char)('0' + v % 10);
         }
         buf[n] = '\0';
         return n;

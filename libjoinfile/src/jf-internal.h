@@ -65,7 +65,8 @@ struct joinfile_set {
 };
 
 int jf_entry_cmp(const joinfile_entry *a, const joinfile_entry *b);
-/* Sorts n entries in canonical order (in place, no allocation). */
+/* Sorts n entries in canonical order, in place.  Large inputs use working memory when it
+ * can be allocated, and an allocation-free comparison sort otherwise: it never fails. */
 void jf_sort(joinfile_entry *e, size_t n);
 /* Sorts and collapses duplicates (keeping the larger population); returns the new count. */
 size_t jf_sort_unique(joinfile_entry *e, size_t n);

@@ -130,18 +130,90 @@ static void intro_sort(joinfile_entry *e, size_t n, unsigned depth)
     insertion_sort(e, n);
 }
 
-void jf_sort(joinfile_entry *e, size_t n)
+static void intro_sort_all(joinfile_entry *e, size_t n)
 {
     unsigned depth = 0;
     for (size_t m = n; m; m >>= 1)
         depth += 2;
+    intro_sort(e, n, depth);
+}
+
+/* Below this many entries the comparison sort is as fast and needs no memory. */
+#define RADIX_MIN 4096
+
+struct radix_item {
+    uint64_t key;
+    uint64_t index;
+};
+
+/* Large inputs: IPv4 entries are sorted by an LSD radix sort on the exact 64-bit key
+ * source:group (IPv4 sorts before IPv6, and the other 12 bytes of each address are zero),
+ * IPv6 entries by the comparison sort.  Returns -1, having changed nothing, when the
+ * working memory cannot be allocated. */
+static int radix_sort(joinfile_entry *e, size_t n)
+{
+    struct radix_item *a = jf_reallocarray(NULL, n, sizeof *a);
+    struct radix_item *b = jf_reallocarray(NULL, n, sizeof *b);
+    joinfile_entry *out = jf_reallocarray(NULL, n, sizeof *out);
+    if (!a || !b || !out) {
+        jf_free(a);
+        jf_free(b);
+        jf_free(out);
+        return -1;
+    }
+    size_t n4 = 0, n6 = 0;
+    for (size_t i = 0; i < n; i++)
+        n4 += e[i].family == AF_INET;
+    size_t hist[8][256]; /* 16 KiB of stack: the library keeps no global state */
+    memset(hist, 0, sizeof hist);
+    for (size_t i = 0, j = 0; i < n; i++) {
+        if (e[i].family != AF_INET) {
+            out[n4 + n6++] = e[i];
+            continue;
+        }
+        uint64_t k = (uint64_t)load_be64(e[i].source) | (load_be64(e[i].group) >> 32);
+        a[j].key = k;
+        a[j].index = i;
+        j++;
+        for (int d = 0; d < 8; d++)
+            hist[d][(k >> (8 * d)) & 0xff]++;
+    }
+    for (int d = 0; d < 8 && n4; d++) {
+        /* A digit shared by every key (the group's 232, a common prefix) needs no pass. */
+        if (hist[d][(a[0].key >> (8 * d)) & 0xff] == n4)
+            continue;
+        size_t pos[256], sum = 0;
+        for (int v = 0; v < 256; v++) {
+            pos[v] = sum;
+            sum += hist[d][v];
+        }
+        for (size_t i = 0; i < n4; i++)
+            b[pos[(a[i].key >> (8 * d)) & 0xff]++] = a[i];
+        struct radix_item *t = a;
+        a = b;
+        b = t;
+    }
+    for (size_t i = 0; i < n4; i++)
+        out[i] = e[a[i].index];
+    intro_sort_all(out + n4, n6);
+    memcpy(e, out, n * sizeof *e);
+    jf_free(a);
+    jf_free(b);
+    jf_free(out);
+    return 0;
+}
+
+void jf_sort(joinfile_entry *e, size_t n)
+{
     /* Already sorted input (a canonical file) is the common case: check first. */
     size_t i = 1;
     while (i < n && cmp_entry(&e[i - 1], &e[i]) <= 0)
         i++;
     if (i >= n)
         return;
-    intro_sort(e, n, depth);
+    if (n >= RADIX_MIN && radix_sort(e, n) == 0)
+        return;
+    intro_sort_all(e, n);
 }
 
 size_t jf_sort_unique(joinfile_entry *e, size_t n)
