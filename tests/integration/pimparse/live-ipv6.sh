@@ -1,29 +1,33 @@
 #!/bin/sh
-# live-ipv6.sh PIMWATCH PIM-INJECT — pimwatch live on a veth in a namespace pair, for
-# the IPv6 paths no packaged router exercises (Debian 12's FRR has no pim6d):
+# live-ipv6.sh PIMWATCH PIM-INJECT MCAST-HELPER — pimwatch live on a veth in namespaces,
+# for the IPv6 paths no packaged router exercises (Debian 12's FRR has no pim6d):
 #   1. our Hellos, IPv4 and IPv6, decoded by tcpdump on the peer side with correct
 #      checksums (IPv6 pseudo-header), and the holdtime-0 Hello at exit;
 #   2. an IPv6 Join to our link-local address (checksum computed by the kernel) reaches
-#      the joinfile; one for another upstream router does not; the Prune removes it.
+#      the joinfile; one for another upstream router does not; the Prune removes it;
+#   3. --forward-from: the IPv6 (S,G) gets an MRT6 route, and the sender's packets
+#      arrive on the peer's side of the capture interface.
+#  peer: r0 fe80::1 10.3.0.1 == i0 fe80::2 10.3.0.2 | ing: pimwatch | i-up 2001:db8::ffff
+#                                                   == s0 2001:db8::1 | snd: sender S
 # Exit 77 when not root, or (outside CI) when ip or tcpdump is missing.
 set -u
-PIMWATCH=$1 INJECT=$2
+PIMWATCH=$1 INJECT=$2 HELPER=$3
 skip() { echo "SKIP: $*"; exit 77; }
 missing() { if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; exit 1; fi; skip "$*"; }
 [ "$(id -u)" = 0 ] || skip "not root"
 command -v ip > /dev/null || missing "ip (iproute2) not installed"
 command -v tcpdump > /dev/null || missing "tcpdump not installed"
 P=mci-pim-$$
-A=$P-peer B=$P-ing
+A=$P-peer B=$P-ing C=$P-snd
 W=$(mktemp -d /tmp/mci-pim6.XXXXXX)
 PIDS=""
 cleanup() {
   for p in $PIDS; do kill "$p" 2> /dev/null; done
-  for n in $A $B; do
+  for n in $A $B $C; do
     for p in $(ip netns pids "$n" 2> /dev/null); do kill "$p" 2> /dev/null; done
   done
   sleep 0.3
-  for n in $A $B; do
+  for n in $A $B $C; do
     for p in $(ip netns pids "$n" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
     ip netns del "$n" 2> /dev/null
   done
@@ -38,7 +42,7 @@ wait_for() {
   while [ $i -lt $n ]; do "$@" && return 0; sleep 0.2; i=$((i + 1)); done
   fail "timed out after ${secs}s waiting for $what"
 }
-for n in $A $B; do
+for n in $A $B $C; do
   ip netns add $n || fail "netns add"
   ip -n $n link set lo up
   # Fixed link-local addresses, no DAD delay: the test names them.
@@ -51,16 +55,23 @@ ip -n $B addr add 10.3.0.2/24 dev i0
 ip -n $B addr add fe80::2/64 dev i0 nodad
 ip -n $A link set r0 up
 ip -n $B link set i0 up
+ip link add i-up netns $B type veth peer name s0 netns $C || fail "veth"
+ip -n $B addr add 2001:db8::ffff/64 dev i-up nodad
+ip -n $C addr add 2001:db8::1/64 dev s0 nodad
+ip -n $B link set i-up up
+ip -n $C link set s0 up
+ip netns exec $B sysctl -qw net.ipv6.conf.all.forwarding=1
 
 # IPv6 multicast routes appear a moment after link-up; Hellos sent before are lost.
 mroute6() { ip -n $1 -6 route show table local 2> /dev/null | grep -q "ff00::/8 dev $2"; }
 wait_for 10 "IPv6 multicast routes" mroute6 $A r0
 wait_for 10 "IPv6 multicast routes" mroute6 $B i0
-ip netns exec $A tcpdump -i r0 --immediate-mode -n -s 0 -U -w "$W/peer.pcap" pim 2> "$W/tcpdump.log" &
+ip netns exec $A tcpdump -i r0 --immediate-mode -n -s 0 -U -w "$W/peer.pcap" "pim or udp port 5002" 2> "$W/tcpdump.log" &
 TD=$!
 PIDS="$PIDS $TD"
 wait_for 10 "tcpdump to listen" grep -q "listening on" "$W/tcpdump.log"
-ip netns exec $B "$PIMWATCH" -i i0 -j "$W/out.joinfile" --events -v > "$W/events.txt" 2> "$W/pimwatch.log" &
+ip netns exec $B "$PIMWATCH" -i i0 -j "$W/out.joinfile" --events --forward-from i-up -v \
+  > "$W/events.txt" 2> "$W/pimwatch.log" &
 PW=$!
 PIDS="$PIDS $PW"
 wait_for 10 "pimwatch to start" grep -q "watching PIM on i0" "$W/pimwatch.log"
@@ -76,10 +87,15 @@ ip netns exec $A "$INJECT" r0 10.3.0.1 10.3.0.2 210 join 192.0.2.1 232.1.1.1 || 
 wait_for 10 "the IPv4 join in the joinfile" has "192.0.2.1,232.1.1.1"
 has "2001:db8::2,ff3e::8000:2" && fail "a Join for another upstream router was counted"
 echo "ok 1 - live IPv6 and IPv4 joins to our addresses, not to another router's"
+mfc6() { ip -n $B -6 mroute show 2> /dev/null | grep -q "(2001:db8::1,ff3e::8000:1).*Iif: i-up.*Oifs: i0"; }
+wait_for 5 "the MRT6 route of (2001:db8::1,ff3e::8000:1)" mfc6
+ip netns exec $C "$HELPER" send 2001:db8::1 ff3e::8000:1 5002 20 20 || fail "IPv6 sender"
+echo "ok 2 - --forward-from: MRT6 route for the IPv6 (S,G)"
 ip netns exec $A "$INJECT" r0 fe80::1 fe80::2 210 prune 2001:db8::1 ff3e::8000:1 || fail "inject"
 wait_for 10 "the IPv6 prune" hasnt "2001:db8::1,ff3e::8000:1"
 grep -q " prune 2001:db8::1,ff3e::8000:1\$" "$W/events.txt" || fail "prune event"
-echo "ok 2 - live IPv6 prune"
+wait_for 5 "the MRT6 route to go" sh -c "! ip -n $B -6 mroute show | grep -q 2001:db8::1"
+echo "ok 3 - live IPv6 prune removes the entry and the route"
 
 wait_for 10 "three start-up Hellos" sh -c "[ \$(grep -c 'Hello sent on i0' '$W/pimwatch.log') -ge 3 ]"
 kill -TERM $PW
@@ -99,4 +115,9 @@ grep -q "Hold Time Option (1), length 2, Value: 0s" "$W/decoded.txt" || fail "no
 grep -q "LAN Prune Delay Option (2), length 4, Value:" "$W/decoded.txt" || fail "no LAN Prune Delay"
 grep -A1 "tos 0xc0, ttl 1," "$W/decoded.txt" | grep -q "10.3.0.2 > 224.0.0.13" || fail "IPv4 Hellos not TOS 0xc0 / TTL 1"
 grep -q "class 0xc0, .*hlim 1, .*fe80::2 > ff02::d" "$W/decoded.txt" || fail "IPv6 Hellos not class 0xc0 / hop limit 1"
-echo "ok 3 - $hellos Hellos (IPv4 and IPv6) verified by tcpdump, holdtime 0 at exit"
+echo "ok 4 - $hellos Hellos (IPv4 and IPv6) verified by tcpdump, holdtime 0 at exit"
+# Hop limit 15: sent with 16, decremented once by the kernel's multicast forwarding.
+# (veth checksum offload makes tcpdump flag the UDP checksum of captured packets.)
+fwd=$(grep -c "hlim 15, .*2001:db8::1.[0-9]* > ff3e::8000:1.5002: .*UDP, length" "$W/decoded.txt")
+[ "$fwd" -gt 0 ] || fail "no forwarded IPv6 packet reached the peer"
+echo "ok 5 - $fwd IPv6 packets from 2001:db8::1 forwarded out of the capture interface"

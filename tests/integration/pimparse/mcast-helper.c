@@ -6,7 +6,8 @@
  *       PORT and rewrites COUNTFILE with the count after each one; on SIGTERM/SIGINT it
  *       drops the membership (IGMPv3 BLOCK) and exits 0.  Gives up after 600 s.
  *   mcast-helper send SRCADDR GROUP PORT COUNT INTERVAL_MS
- *       sends COUNT datagrams from SRCADDR to GROUP:PORT with TTL 16. */
+ *       sends COUNT datagrams from SRCADDR to GROUP:PORT with TTL (hop limit) 16;
+ *       IPv4 or IPv6. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -97,26 +98,49 @@ static int do_recv(char **argv)
 
 static int do_send(char **argv)
 {
-    struct in_addr src, group;
-    if (parse4(argv[0], &src) || parse4(argv[1], &group))
-        return 2;
     int port = atoi(argv[2]);
     long n = atol(argv[3]);
     long interval_ms = atol(argv[4]);
-    int fd = socket(AF_INET, SOCK_DGRAM, 0);
+    struct sockaddr_storage src, dst;
+    socklen_t slen;
+    memset(&src, 0, sizeof src);
+    memset(&dst, 0, sizeof dst);
+    int v6 = strchr(argv[0], ':') != NULL;
+    if (v6) {
+        struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&src, *d6 = (struct sockaddr_in6 *)&dst;
+        s6->sin6_family = d6->sin6_family = AF_INET6;
+        d6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, argv[0], &s6->sin6_addr) != 1 ||
+            inet_pton(AF_INET6, argv[1], &d6->sin6_addr) != 1) {
+            fprintf(stderr, "mcast-helper: bad IPv6 address\n");
+            return 2;
+        }
+        slen = sizeof *s6;
+    } else {
+        struct sockaddr_in *s4 = (struct sockaddr_in *)&src, *d4 = (struct sockaddr_in *)&dst;
+        s4->sin_family = d4->sin_family = AF_INET;
+        d4->sin_port = htons((uint16_t)port);
+        if (parse4(argv[0], &s4->sin_addr) || parse4(argv[1], &d4->sin_addr))
+            return 2;
+        slen = sizeof *s4;
+    }
+    int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_DGRAM, 0);
     if (fd < 0)
         return die("socket");
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = src};
-    if (bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0)
+    if (bind(fd, (struct sockaddr *)&src, slen) != 0)
         return die("bind");
     int ttl = 16;
-    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
-    setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &src, sizeof src);
-    struct sockaddr_in d = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr = group};
+    if (v6) {
+        setsockopt(fd, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl);
+    } else {
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
+        setsockopt(fd, IPPROTO_IP, IP_MULTICAST_IF, &((struct sockaddr_in *)&src)->sin_addr,
+                   sizeof(struct in_addr));
+    }
     for (long i = 0; i < n; i++) {
         char msg[64];
         int l = snprintf(msg, sizeof msg, "mcingest pim test %ld", i);
-        if (sendto(fd, msg, (size_t)l, 0, (struct sockaddr *)&d, sizeof d) < 0)
+        if (sendto(fd, msg, (size_t)l, 0, (struct sockaddr *)&dst, slen) < 0)
             return die("sendto");
         struct timespec ts = {interval_ms / 1000, (interval_ms % 1000) * 1000000L};
         nanosleep(&ts, NULL);
