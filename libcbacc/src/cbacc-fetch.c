@@ -92,6 +92,7 @@ struct req {
     struct flow *flow;
     CURL *easy;
     struct curl_slist *headers;
+    struct curl_slist *resolve; /* curl reads both lists until the transfer ends */
     char *body;
     size_t len;
     int too_large;
@@ -224,7 +225,6 @@ static int sock_cb(CURL *easy, curl_socket_t s, int what, void *userp, void *soc
     ev.data.fd = s;
     if (what == CURL_POLL_REMOVE) {
         epoll_ctl(f->epfd, EPOLL_CTL_DEL, s, NULL);
-        curl_multi_assign(f->multi, s, NULL);
         return 0;
     }
     ev.events = (what & CURL_POLL_IN ? EPOLLIN : 0) | (what & CURL_POLL_OUT ? EPOLLOUT : 0);
@@ -393,6 +393,7 @@ static void req_free(cbacc_fetcher *f, struct req *r)
         curl_easy_cleanup(r->easy);
     }
     curl_slist_free_all(r->headers);
+    curl_slist_free_all(r->resolve);
     cbacc_free(r->body);
     if (r->server && r->kind == REQ_FLOW)
         r->server->inflight--;
@@ -739,7 +740,6 @@ static int req_start(cbacc_fetcher *f, enum req_kind kind, struct server *sv, st
     if (!(r->easy = curl_easy_init()))
         goto nomem;
     CURL *e = r->easy;
-    struct curl_slist *resolve = NULL;
     curl_easy_setopt(e, CURLOPT_URL, r->url);
     curl_easy_setopt(e, CURLOPT_PRIVATE, r);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->headers);
@@ -762,14 +762,11 @@ static int req_start(cbacc_fetcher *f, enum req_kind kind, struct server *sv, st
     curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
     if (sv->resolve[0]) {
         /* Pins only name resolution; SNI and the certificate check keep the SRV target. */
-        if (!(resolve = curl_slist_append(NULL, sv->resolve)))
+        if (!(r->resolve = curl_slist_append(NULL, sv->resolve)))
             goto nomem;
-        curl_easy_setopt(e, CURLOPT_RESOLVE, resolve);
+        curl_easy_setopt(e, CURLOPT_RESOLVE, r->resolve);
     }
-    CURLMcode mc = curl_multi_add_handle(f->multi, e);
-    /* curl copies the resolve entries into its DNS cache at add time. */
-    curl_slist_free_all(resolve);
-    if (mc != CURLM_OK)
+    if (curl_multi_add_handle(f->multi, e) != CURLM_OK)
         goto nomem;
     if (kind == REQ_FLOW)
         sv->inflight++;
@@ -995,7 +992,7 @@ static void dns_done(cbacc_fetcher *f, struct dns_tx *t, const struct cbacc_dns_
         src->nservers = src->cur = 0;
         char an[64];
         cbacc_addr_format(src->family, src->addr, an, sizeof an);
-        if (err) {
+        if (err && err != CBACC_ERR_NO_SERVER) {
             src->error = err;
             src->failures++;
             src->expires = f->now + backoff(f, src->failures, f);
@@ -1003,6 +1000,12 @@ static void dns_done(cbacc_fetcher *f, struct dns_tx *t, const struct cbacc_dns_
             return;
         }
         src->failures = 0;
+        if (err) { /* NXDOMAIN or no SRV data: the source has no DORMS server */
+            src->error = CBACC_ERR_NO_SERVER;
+            src->expires = f->now + NO_SERVER_RETRY_NS;
+            flog(f, LOG_NOTICE, "DORMS discovery for %s: no service (no SRV record)", an);
+            return;
+        }
         uint64_t ttl = f->s.server_ttl_ns ? f->s.server_ttl_ns : (uint64_t)ans->ttl * CBACC_NS_PER_S;
         if (ttl < MIN_SERVER_TTL_NS)
             ttl = MIN_SERVER_TTL_NS;

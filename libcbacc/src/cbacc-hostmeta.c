@@ -20,7 +20,18 @@ int cbacc_host_meta_set_root(const char *href, size_t len, char *root, size_t si
         cbacc_set_err(errbuf, errlen, "restconf href is neither an absolute path nor an https URL");
         return CBACC_ERR_SCHEMA;
     }
-    while (len > 1 && href[len - 1] == '/')
+    /* Trailing slashes go ("/restconf/" + "/data/…"), but never into an URL's authority. */
+    size_t keep = 1;
+    if (href[0] != '/') {
+        keep = 8;
+        while (keep < len && href[keep] != '/')
+            keep++;
+        if (keep == 8) {
+            cbacc_set_err(errbuf, errlen, "restconf href is an https URL without a host");
+            return CBACC_ERR_SCHEMA;
+        }
+    }
+    while (len > keep && href[len - 1] == '/')
         len--;
     if (len == 1 && href[0] == '/')
         len = 0; /* root at the server's top: "" + "/data/…" */
