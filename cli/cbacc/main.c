@@ -44,7 +44,8 @@ static const struct mc_tool tool = {
     "                           203.0.113.0/24=https://dorms.example:8443), instead of DNS\n"
     "                           SRV; a URL with a path gives the RESTCONF root; repeatable\n"
     "      --timeout SECONDS    per HTTP request (default 5)\n"
-    "      --wait SECONDS       --once/--show: longest wait for metadata (default 30)\n"
+    "      --wait SECONDS       longest wait for the first metadata answers before the first\n"
+    "                           decision (--once, --show, and at start-up; default 30)\n"
     "      --once               read, fetch, decide, write, print the decisions, exit\n"
     "      --show               print the metadata of the S,G arguments and exit\n",
 };
@@ -83,7 +84,9 @@ struct app {
     struct flow *flows;
     size_t nflows;
     bool dirty;
-    uint64_t deadline;
+    bool have_input;   /* watch mode: the input has been read once */
+    bool started;      /* watch mode: the first fetch round has finished (or timed out) */
+    uint64_t deadline; /* --once/--show: end of the wait; watch mode: end of the first round */
     uint64_t rng;
     int status;
 };
@@ -327,6 +330,7 @@ static void on_watch(void *user, const joinfile_watch_event *ev)
     case JOINFILE_WATCH_MISSING:
         mc_info("%s: %zu joined flow(s)%s", ev->path, joinfile_set_count(ev->new_set),
                 ev->type == JOINFILE_WATCH_MISSING ? " (file missing)" : "");
+        a->have_input = true;
         if (set_flows(a, ev->new_set) < 0) {
             mc_err("out of memory");
             mc_loop_stop(a->loop, MC_EXIT_RUNTIME);
@@ -343,6 +347,13 @@ static void on_watch(void *user, const joinfile_watch_event *ev)
 static uint64_t eval_expiry(void *user)
 {
     struct app *a = user;
+    /* The first evaluation waits for the first answers, so a restart does not rewrite the
+     * output without the flows whose metadata is still on its way. */
+    if (!a->started) {
+        if ((!a->have_input || cbacc_fetcher_pending(a->fetcher) > 0) && mc_now() < a->deadline)
+            return a->deadline;
+        a->started = true;
+    }
     return a->dirty ? 0 : cbacc_engine_get_expiry(a->engine);
 }
 
@@ -351,6 +362,8 @@ static void eval_process(void *user, uint64_t now)
     struct app *a = user;
     (void)now;
     a->dirty = false;
+    if (!a->have_input)
+        return; /* unreadable since start-up: nothing to decide, the output stays as it is */
     if (evaluate(a, NULL, NULL) < 0)
         mc_loop_stop(a->loop, MC_EXIT_RUNTIME);
 }
@@ -626,6 +639,7 @@ int main(int argc, char **argv)
         status = a.show ? run_show(&a, argc - optind, argv + optind) : run_once(&a);
         goto out;
     }
+    a.deadline = mc_now() + a.wait_ns;
     if ((rc = joinfile_watch_new(a.jopts, a.input, JOINFILE_WATCH_MISSING_IS_EMPTY, on_watch, &a, &a.watch)) < 0) {
         mc_err("%s: watch: %s", a.input, joinfile_strerror(rc));
         goto out;

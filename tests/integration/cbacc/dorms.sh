@@ -301,6 +301,7 @@ both='10.9.0.1,232.1.2.1
 10.9.0.1,232.1.2.2'
 out_is() { [ "$(cat "$W/watch-out.sgs" 2>/dev/null)" = "$1" ]; }
 check "watch: both flows admitted (5 Mbit/s within 6M)" wait_for 20 out_is "$both"
+check "watch: no empty output written while the first metadata was on its way" bash -c "! grep -q 'wrote 0 admitted' '$W/watch.err'"
 revalidated() { grep -q 'group=232.1.2.1/ietf-cbacc:cbacc HTTP/2.0" 304 "[^-]' "$W/logs/access.log"; }
 check "watch: refresh after max-age with If-None-Match: 304 in nginx's access log" wait_for 20 revalidated
 check "watch: the 304 came on the same connection" [ "$(awk '$1 == 8443 { print $2 }' "$W/logs/access.log" | sort -u | wc -l)" = 1 ]
@@ -326,10 +327,12 @@ rc=$?
 CBACC_PID=
 check "watch: SIGTERM exits 0" [ "$rc" = 0 ]
 
-if [ "$failures" -ne 0 ]; then
+if [ "$failures" -ne 0 ] || [ -n "${CBACC_TEST_VERBOSE:-}" ]; then
   echo "---- watch log"; cat "$W/watch.err"
   echo "---- show log"; cat "$W/show.err"
   echo "---- access log"; tail -n 40 "$W/logs/access.log"
+fi
+if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"
   exit 1
 fi
