@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 
 #include "jf-internal.h"
 
@@ -198,6 +199,40 @@ static void test_require_ssm(void **state)
     joinfile_set *set = parse_ok(o, "1.2.3.4,232.1.1.1\n2001:db8::1,ff3e::1\n2001:db8::1,ff35::1\n", NULL);
     assert_int_equal(joinfile_set_count(set), 3);
     joinfile_set_free(set);
+    joinfile_options_free(o);
+}
+
+struct warn_log {
+    int n;
+    char last[256];
+};
+
+static void on_log(void *user, int level, const char *msg)
+{
+    struct warn_log *l = user;
+    if (level == LOG_WARNING) {
+        l->n++;
+        snprintf(l->last, sizeof l->last, "%s", msg);
+    }
+}
+
+static void test_asm_groups_warn_once(void **state)
+{
+    (void)state;
+    joinfile_options *o;
+    assert_int_equal(joinfile_options_new(&o), 0);
+    struct warn_log l = {0};
+    joinfile_options_set_log(o, on_log, &l);
+    joinfile_set *set = parse_ok(o, "1.2.3.4,232.1.1.1\n1.2.3.4,239.1.1.1\n2001:db8::1,ff0e::1\n", NULL);
+    assert_int_equal(joinfile_set_count(set), 3);
+    joinfile_set_free(set);
+    /* one summary line per read, not one per entry (spec §3.1: warning by default) */
+    assert_int_equal(l.n, 1);
+    assert_string_equal(l.last, "t.sgs: 2 entries outside the SSM range (first on line 2)");
+    l.n = 0;
+    set = parse_ok(o, "1.2.3.4,232.1.1.1\n2001:db8::1,ff3e::1\n", NULL);
+    joinfile_set_free(set);
+    assert_int_equal(l.n, 0);
     joinfile_options_free(o);
 }
 
@@ -420,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_addresses),
         cmocka_unit_test(test_families_and_scopes),
         cmocka_unit_test(test_require_ssm),
+        cmocka_unit_test(test_asm_groups_warn_once),
         cmocka_unit_test(test_duplicates_keep_larger),
         cmocka_unit_test(test_line_length_limit),
         cmocka_unit_test(test_entry_limit),
