@@ -13,11 +13,11 @@ W=$(mktemp -d /tmp/mci-pim-bench.XXXXXX)
 trap 'rm -rf "$W"' EXIT
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "inf" }'; }
-# timed VAR CMD...: sets VAR_wall and VAR_cpu.
+# timed VAR CMD...: sets VAR_wall, VAR_cpu (seconds) and VAR_rss (peak MiB).
 timed() {
   var=$1; shift
   set -- $("$TIMED" "$@")
-  eval "${var}_wall=$1 ${var}_cpu=$2"
+  eval "${var}_wall=$1 ${var}_cpu=$2 ${var}_rss=$(($3 / 1024))"
 }
 
 "$GEN" jp "$W/jp.pcap" "$N" 1000
@@ -30,7 +30,7 @@ for c in jp distinct; do
   cat "$f" > /dev/null  # page cache warm for every contender
   timed bare "$BARE" "$f"
   timed pw "$PIMWATCH" -q -r "$f"
-  echo "pimwatch -q -r FILE         cpu ${pw_cpu} s  wall ${pw_wall} s"
+  echo "pimwatch -q -r FILE         cpu ${pw_cpu} s  wall ${pw_wall} s  peak RSS ${pw_rss} MiB"
   echo "bare pcap_next_ex loop      cpu ${bare_cpu} s  wall ${bare_wall} s   pimwatch/loop = $(ratio "$pw_cpu" "$bare_cpu")x (target <= 3x)"
   if command -v tcpdump > /dev/null; then
     timed td tcpdump -v -nr "$f"

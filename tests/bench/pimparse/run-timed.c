@@ -1,4 +1,5 @@
-/* run-timed.c — runs a command with stdout to /dev/null and prints "WALL CPU" seconds
+/* run-timed.c — runs a command with stdout to /dev/null and prints "WALL CPU" seconds and
+ * the child's peak resident set in KiB
  * (CPU = user + system of the child, from wait4): CPU time is what the benchmark ratios
  * use, since wall time on a shared machine depends on the neighbours. */
 #include <fcntl.h>
@@ -39,7 +40,7 @@ int main(int argc, char **argv)
     double wall = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
                  (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-    printf("%.3f %.3f\n", wall, cpu);
+    printf("%.3f %.3f %ld\n", wall, cpu, ru.ru_maxrss);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         fprintf(stderr, "run-timed: %s failed\n", argv[1]);
         return 1;
