@@ -38,7 +38,7 @@ static const struct mc_tool tool = {
     "                            the last set and log a warning)\n"
     "      --in-place            add/remove: rewrite in place instead of atomically, for a\n"
     "                            path that is a single-file mount (default: atomic)\n"
-    "      --mode=OCTAL          add/remove: mode of a created file (default: 0644)\n",
+    "      --mode=OCTAL          add/remove: mode of the file written (default: 0644)\n",
 };
 
 enum {
