@@ -258,6 +258,7 @@ static struct {
     uint16_t static_gw_port;
     struct sub static_sg;
     bool has_static;
+    bool gen_wait; /* generator held until SIGUSR1 (benchmarks: fill a stopped receiver) */
     /* counters */
     uint64_t c_discovery, c_adv, c_request, c_query, c_update, c_reject, c_join, c_leave,
         c_teardown, c_teardown_reject, c_forwarded, c_malformed_sent, c_ignored;
@@ -1029,14 +1030,15 @@ static void usage(FILE *f)
             "      --size BYTES         generator UDP payload size (64)\n"
             "      --count N            generator: stop after N packets\n"
             "      --gen-port PORT      generator UDP destination port (5001)\n"
-            "      --static GW,PORT,S,G generator target without a tunnel (benchmark limit)\n");
+            "      --static GW,PORT,S,G generator target without a tunnel (benchmark limit)\n"
+            "      --gen-wait           hold the generator until SIGUSR1\n");
 }
 
 int main(int argc, char **argv)
 {
     enum { O_DATAIF = 256, O_QQIC, O_MRC, O_MQQIC, O_MMRC, O_QRV, O_TIMEOUT, O_IHL5, O_G, O_L,
            O_IGNP, O_Z6, O_IGNREQ, O_WRONG, O_MAL, O_FAULT, O_GEN, O_SIZE, O_COUNT, O_GPORT,
-           O_STATIC };
+           O_STATIC, O_GWAIT };
     static const struct option lo[] = {
         {"listen", required_argument, NULL, 'l'}, {"advertise", required_argument, NULL, 'a'},
         {"port", required_argument, NULL, 'p'}, {"data-if", required_argument, NULL, O_DATAIF},
@@ -1051,7 +1053,8 @@ int main(int argc, char **argv)
         {"malformed", required_argument, NULL, O_MAL}, {"fault", required_argument, NULL, O_FAULT},
         {"generate", required_argument, NULL, O_GEN}, {"size", required_argument, NULL, O_SIZE},
         {"count", required_argument, NULL, O_COUNT}, {"gen-port", required_argument, NULL, O_GPORT},
-        {"static", required_argument, NULL, O_STATIC}, {"help", no_argument, NULL, 'h'},
+        {"static", required_argument, NULL, O_STATIC}, {"gen-wait", no_argument, NULL, O_GWAIT},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
     R.port = 2268;
     R.qqic = 20;
@@ -1122,6 +1125,7 @@ int main(int argc, char **argv)
             R.has_static = true;
             break;
         }
+        case O_GWAIT: R.gen_wait = true; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -1184,7 +1188,8 @@ int main(int argc, char **argv)
             pk = np;
             p[np++] = (struct pollfd){.fd = R.pkt_fd, .events = POLLIN};
         }
-        bool gen_on = R.gen_rate >= 0 && !R.silent && (!R.gen_count || R.gen_sent < R.gen_count);
+        bool gen_on = R.gen_rate >= 0 && !R.silent && !R.gen_wait &&
+                      (!R.gen_count || R.gen_sent < R.gen_count);
         int timeout = gen_on ? 0 : 200;
         if (poll(p, (nfds_t)np, timeout) < 0 && errno != EINTR)
             break;
@@ -1192,7 +1197,10 @@ int main(int argc, char **argv)
         if (p[sg].revents & POLLIN) {
             struct signalfd_siginfo si;
             while (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {
-                if (si.ssi_signo == SIGUSR1)
+                if (si.ssi_signo == SIGUSR1 && R.gen_wait && R.fault_mode == F_NONE) {
+                    R.gen_wait = false;
+                    logf_("generator: start");
+                } else if (si.ssi_signo == SIGUSR1)
                     fault_on();
                 else if (si.ssi_signo == SIGUSR2)
                     fault_off();
@@ -1243,8 +1251,8 @@ int main(int argc, char **argv)
             }
             if (R.gen_count && budget > R.gen_count - R.gen_sent)
                 budget = R.gen_count - R.gen_sent;
-            if (budget)
-                generate(budget);
+            if (budget && generate(budget) && R.gen_count && R.gen_sent >= R.gen_count)
+                logf_("generator: sent %llu", (unsigned long long)R.gen_sent);
         }
         /* Channel idle timeouts (relays forget unrefreshed state, RFC 7450 §5.3.3.4). */
         for (int i = 0; i < MAX_GWS; i++)
