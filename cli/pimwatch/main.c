@@ -413,14 +413,20 @@ static int run_replay(struct pw *pw)
         return MC_EXIT_RUNTIME;
     }
     long n = pimparse_capture_replay(pw->cap, 0);
+    int status = MC_EXIT_OK;
     if (n < 0) {
-        mc_err("%s: read error", pw->readfile);
-        return MC_EXIT_RUNTIME;
+        /* Typically a capture cut short (tcpdump killed mid-write): what was read is
+         * still good, so the state is kept and written, and the exit status says so. */
+        pimparse_stats s;
+        pimparse_state_get_stats(pw->st, &s);
+        mc_err("%s: read error after %llu frames (truncated capture file?)", pw->readfile,
+               (unsigned long long)s.frames);
+        status = MC_EXIT_RUNTIME;
     }
     log_stats(pw);
     if (write_joinfile(pw) < 0)
         return MC_EXIT_RUNTIME;
-    return MC_EXIT_OK;
+    return status;
 }
 
 /* ---- live mode ---------------------------------------------------------------------- */

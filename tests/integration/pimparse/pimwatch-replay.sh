@@ -52,6 +52,18 @@ i1=$(stat -c %i "$W/any.joinfile")
 [ "$(stat -c %i "$W/any.joinfile")" = "$i1" ] || fail "unchanged joinfile rewritten"
 echo "ok 4 - joinfile written only on change"
 
+# A capture cut short inside its last record: the frames before it still count, the
+# joinfile is written, the exit status is 1.
+size=$(stat -c %s "$W/s.pcap")
+head -c $((size - 10)) "$W/s.pcap" > "$W/cut.pcap"
+"$PIMWATCH" -r "$W/cut.pcap" -j "$W/cut.joinfile" --events > "$W/cut.out" 2> "$W/cut.err"
+[ $? = 1 ] || fail "truncated capture: want exit 1"
+grep -q "read error after 8 frames" "$W/cut.err" || fail "truncated capture message"
+printf '%s\n' "23.212.185.4,232.1.1.1" "23.212.185.6,232.1.1.6" "23.212.185.7,232.1.1.7" \
+  "2001:db8::1,ff3e::8000:1" > "$W/want"
+cmp -s "$W/want" "$W/cut.joinfile" || fail "joinfile of the truncated capture: $(cat "$W/cut.joinfile")"
+echo "ok 5 - truncated capture: state up to the cut is kept and written"
+
 # Usage and runtime errors.
 "$PIMWATCH" > /dev/null 2>&1; [ $? = 2 ] || fail "no mode: want exit 2"
 "$PIMWATCH" -r x -i y > /dev/null 2>&1; [ $? = 2 ] || fail "-r and -i: want exit 2"
@@ -59,4 +71,4 @@ echo "ok 4 - joinfile written only on change"
 "$PIMWATCH" -r "$W/s.pcap" --upstream-neighbor 300.1.1.1 > /dev/null 2>&1; [ $? = 2 ] || fail "bad address: want 2"
 "$PIMWATCH" -r "$W/missing.pcap" > /dev/null 2>&1; [ $? = 1 ] || fail "missing file: want exit 1"
 "$PIMWATCH" --help | grep -q -- "--forward-from IFACE" || fail "--help"
-echo "ok 5 - exit codes"
+echo "ok 6 - exit codes"

@@ -614,6 +614,19 @@ static void test_alloc_failures(void **state)
     assert_int_equal(pimparse_state_add_local_address(st, &a), PIMPARSE_ERR_NOMEM);
     pp_alloc_fail_at(0);
     assert_int_equal(pimparse_state_add_local_address(st, &a), 0);
+    /* A new neighbor whose table cannot grow: refused, no event, nothing half-added. */
+    pimparse_hello_params hp;
+    pimparse_hello_params_default(&hp, 9);
+    uint8_t m[64], ip[128];
+    int n = pimparse_hello_encode(&hp, NULL, NULL, m, sizeof m);
+    size_t il = ppb_ip(ip, sizeof ip, "10.0.0.7", "224.0.0.13", 103, m, (size_t)n, 1);
+    pp_alloc_fail_at(1);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), PIMPARSE_ERR_NOMEM);
+    pp_alloc_fail_at(0);
+    assert_int_equal(pimparse_state_neighbor_count(st), 0);
+    assert_int_equal(r.n, 0);
+    assert_int_equal(pimparse_state_process_frame(st, 12, ip, il, T0), 0);
+    assert_int_equal(pimparse_state_neighbor_count(st), 1);
     pimparse_state_free(st);
 }
 
