@@ -1,5 +1,7 @@
 /* cbacc-engine.c — cbacc_admit() plus the state it needs between evaluations: the
- * previous decision and the hold-down table (spec/cbacc-dorms.md §7 "Operational rules"). */
+ * previous decision and the hold-down table (spec/cbacc-dorms.md §7 "Operational rules").
+ * The state is an open-addressing hash table keyed by (S,G), rebuilt by each evaluation
+ * from the joined flows plus the flows that left while still in a hold-down. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +9,7 @@
 
 struct flow_state {
     cbacc_sg sg;
+    bool used;
     bool admitted;
     uint64_t hold_until;
 };
@@ -14,8 +17,9 @@ struct flow_state {
 struct cbacc_engine {
     struct cbacc_admit_params params;
     uint64_t unknown_flow_bps;
-    struct flow_state *st; /* sorted by (S,G) */
-    size_t nst;
+    struct flow_state *st; /* cap slots, a power of two, at most half full */
+    size_t cap, count;
+    uint64_t expiry;       /* earliest hold_until in st */
 };
 
 static const char R_NO_METADATA[] = "no metadata";
@@ -30,6 +34,7 @@ int cbacc_engine_new(cbacc_engine **out, const struct cbacc_admit_params *params
         return CBACC_ERR_NOMEM;
     e->params = *params;
     e->unknown_flow_bps = unknown_flow_bps;
+    e->expiry = CBACC_NEVER;
     *out = e;
     return 0;
 }
@@ -47,16 +52,17 @@ void cbacc_engine_set_limit(cbacc_engine *e, uint64_t limit_bps)
     e->params.limit_bps = limit_bps;
 }
 
-static int cmp_state(const void *a, const void *b)
+static size_t slot_of(const cbacc_sg *sg, size_t cap)
 {
-    return cbacc_sg_compare(&((const struct flow_state *)a)->sg, &((const struct flow_state *)b)->sg);
+    return (size_t)cbacc_hash_addr(sg->group, sg->family, cbacc_hash_addr(sg->source, sg->family, 0)) & (cap - 1);
 }
 
-static const struct flow_state *find_state(const cbacc_engine *e, const cbacc_sg *sg)
+/* The slot holding sg, or the empty slot where it would go. */
+static struct flow_state *probe(struct flow_state *st, size_t cap, const cbacc_sg *sg)
 {
-    struct flow_state key;
-    key.sg = *sg;
-    return bsearch(&key, e->st, e->nst, sizeof *e->st, cmp_state);
+    for (size_t i = slot_of(sg, cap);; i = (i + 1) & (cap - 1))
+        if (!st[i].used || cbacc_sg_compare(&st[i].sg, sg) == 0)
+            return &st[i];
 }
 
 int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows, size_t n,
@@ -64,8 +70,11 @@ int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows
 {
     if (!e || (n && (!flows || !decisions)))
         return CBACC_ERR_INVALID;
+    size_t cap = 16;
+    while (cap < 2 * (n + e->count))
+        cap *= 2;
     struct cbacc_flow *in = cbacc_calloc(n, sizeof *in);
-    struct flow_state *next = cbacc_calloc(n + e->nst, sizeof *next);
+    struct flow_state *next = cbacc_calloc(cap, sizeof *next);
     if (!in || !next) {
         cbacc_free(in);
         cbacc_free(next);
@@ -82,8 +91,8 @@ int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows
         in[i].population = flows[i].population ? flows[i].population : 1;
         in[i].bps = flows[i].has_metadata ? flows[i].bps : unknown;
         in[i].priority = flows[i].has_metadata ? flows[i].priority : CBACC_DEFAULT_PRIORITY;
-        const struct flow_state *s = find_state(e, &flows[i].sg);
-        if (s) {
+        const struct flow_state *s = e->st ? probe(e->st, e->cap, &flows[i].sg) : NULL;
+        if (s && s->used) {
             in[i].admitted_last = s->admitted;
             in[i].hold_until = s->hold_until > now ? s->hold_until : 0;
         }
@@ -94,43 +103,44 @@ int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows
         cbacc_free(next);
         return rc;
     }
-    size_t nn = 0;
+    size_t count = 0;
+    uint64_t expiry = CBACC_NEVER;
     for (size_t i = 0; i < n; i++) {
-        next[nn].sg = flows[i].sg;
-        next[nn].admitted = decisions[i].verdict == CBACC_ADMITTED;
-        next[nn].hold_until = decisions[i].hold_until;
-        nn++;
+        struct flow_state *s = probe(next, cap, &flows[i].sg);
+        if (s->used)
+            continue; /* the caller passed an (S,G) twice; the first decision stands */
+        *s = (struct flow_state){flows[i].sg, true, decisions[i].verdict == CBACC_ADMITTED, decisions[i].hold_until};
+        count++;
+        if (s->hold_until && s->hold_until < expiry)
+            expiry = s->hold_until;
         if (decisions[i].verdict == CBACC_BLOCKED && !flows[i].has_metadata
             && e->unknown_flow_bps == CBACC_NEVER)
             decisions[i].reason = R_NO_METADATA;
     }
     /* Hold state survives leave and re-join until it expires (§7); a flow that left is
      * no longer an incumbent. */
-    qsort(next, nn, sizeof *next, cmp_state);
-    size_t joined = nn;
-    for (size_t i = 0; i < e->nst; i++) {
-        if (e->st[i].hold_until <= now)
+    for (size_t i = 0; i < e->cap; i++) {
+        const struct flow_state *o = &e->st[i];
+        if (!o->used || o->hold_until <= now)
             continue;
-        struct flow_state key = e->st[i];
-        if (bsearch(&key, next, joined, sizeof *next, cmp_state))
+        struct flow_state *s = probe(next, cap, &o->sg);
+        if (s->used)
             continue;
-        key.admitted = false;
-        next[nn++] = key;
+        *s = (struct flow_state){o->sg, true, false, o->hold_until};
+        count++;
+        if (s->hold_until < expiry)
+            expiry = s->hold_until;
     }
-    if (nn > joined)
-        qsort(next, nn, sizeof *next, cmp_state);
     cbacc_free(in);
     cbacc_free(e->st);
     e->st = next;
-    e->nst = nn;
+    e->cap = cap;
+    e->count = count;
+    e->expiry = expiry;
     return rc;
 }
 
 uint64_t cbacc_engine_get_expiry(const cbacc_engine *e)
 {
-    uint64_t t = CBACC_NEVER;
-    for (size_t i = 0; i < e->nst; i++)
-        if (e->st[i].hold_until && e->st[i].hold_until < t)
-            t = e->st[i].hold_until;
-    return t;
+    return e->expiry;
 }

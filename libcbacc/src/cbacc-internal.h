@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cbacc/cbacc.h"
 
@@ -34,6 +35,30 @@ void cbacc_set_err(char *errbuf, size_t errlen, const char *fmt, ...) CBACC_PRIN
 static inline uint64_t cbacc_sat_add(uint64_t a, uint64_t b)
 {
     return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
+
+/* MurmurHash3's finaliser: every input bit reaches the low bits used as a table index. */
+static inline uint64_t cbacc_fmix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= UINT64_C(0xff51afd7ed558ccd);
+    x ^= x >> 33;
+    x *= UINT64_C(0xc4ceb9fe1a85ec53);
+    x ^= x >> 33;
+    return x;
+}
+
+static inline uint64_t cbacc_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+/* Hash of an address (16 bytes) and a family. */
+static inline uint64_t cbacc_hash_addr(const uint8_t *a, uint8_t family, uint64_t seed)
+{
+    return cbacc_fmix64(cbacc_load64(a) ^ cbacc_fmix64(cbacc_load64(a + 8) ^ family ^ seed));
 }
 
 /* Parses a decimal uint of at most max from a complete string (no sign, no spaces).
