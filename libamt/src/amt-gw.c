@@ -736,9 +736,10 @@ void amt_gw_icmp_unreachable(amt_gw *gw, uint64_t now)
 {
     if (!gw)
         return;
-    /* During discovery the back-off timer already retries; later it means the relay
-     * port is closed (a relay restart, digest §7). */
-    if (gw->state == AMT_GW_REQUESTING || gw->state == AMT_GW_ACTIVE) {
+    /* With a tunnel up it means the relay's port closed (a relay restart, digest §7).
+     * Before that (discovering, requesting) the back-off timers already retry: acting
+     * on each ICMP error there would turn the retries into a tight loop. */
+    if (gw->state == AMT_GW_ACTIVE) {
         relay_lost(gw, now, AMT_LOST_UNREACHABLE);
         if (amt_gw_get_expiry(gw) <= now)
             amt_gw_handle_expiry(gw, now);

@@ -406,8 +406,9 @@ AMT_EXPORT int amt_gw_recv(amt_gw *gw, uint64_t now, const amt_endpoint *from,
                            const uint8_t *buf, size_t len, amt_data *data);
 
 /* Reports an ICMP destination/port unreachable for the tunnel (the driver sees it as
- * ECONNREFUSED).  Outside discovery the relay is declared lost and discovery restarts
- * (a restarted relay forgets its tunnels: digest §7). */
+ * ECONNREFUSED).  In ACTIVE the relay is declared lost and discovery (or a new Request
+ * cycle) starts at once (a restarted relay forgets its tunnels: digest §7); in the
+ * other states the retransmission back-off already handles it and it is ignored. */
 AMT_EXPORT void amt_gw_icmp_unreachable(amt_gw *gw, uint64_t now);
 
 /* The next time amt_gw_handle_expiry must be called, or AMT_NEVER. */

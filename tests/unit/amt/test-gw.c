@@ -697,6 +697,11 @@ static void test_icmp_unreachable(void **state)
     assert_int_equal(c->n_sent, before);
     assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_DISCOVERING);
     assert_int_equal(feed_adv(c, 10, last(c)->m.nonce, "10.3.3.1"), 0);
+    /* Requesting: the Request back-off handles it too (no tight retry loop). */
+    before = c->n_sent;
+    amt_gw_icmp_unreachable(c->gw, 11);
+    assert_int_equal(c->n_sent, before);
+    assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_REQUESTING);
     assert_int_equal(feed_query(c, 20, last(c)->m.nonce, MAC1, false, false, 0, NULL, 20), 0);
     amt_gw_icmp_unreachable(c->gw, 30);
     assert_int_equal(count_events(c, AMT_EV_RELAY_LOST), 1);
