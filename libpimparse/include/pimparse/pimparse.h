@@ -313,8 +313,11 @@ typedef struct pimparse_settings {
 /* Defaults: policy 0 (upstream must be one of our addresses), 500/2500 ms, seed 0. */
 PIMPARSE_EXPORT void pimparse_settings_default(pimparse_settings *s);
 
-/* Counters.  Every frame handed to pimparse_state_process_frame() lands in exactly one
- * of frames_ok / the error counters; J/P entries in exactly one entry counter. */
+/* Counters.  Every frame offered is counted in `frames` and in exactly one of not_pim,
+ * bad_link, truncated, fragments, bad_ip, bad_version, bad_checksum, malformed, hellos,
+ * join_prunes, other_types.  Every entry of a J/P that passes the upstream and neighbor
+ * filters lands in exactly one of sg_joins, sg_prunes, star_g, sg_rpt, rejected_group,
+ * rejected_source. */
 typedef struct pimparse_stats {
     uint64_t frames;             /* frames and packets offered */
     uint64_t not_pim;            /* not IP or not protocol 103 (filtered traffic) */

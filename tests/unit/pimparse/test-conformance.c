@@ -434,6 +434,12 @@ static void run_file(const char *dir, const char *name)
         fail("%s: an SSM joinfile from this capture must be empty", name);
     pimparse_stats s;
     pimparse_state_get_stats(st, &s);
+    uint64_t classified = s.not_pim + s.bad_link + s.truncated + s.fragments + s.bad_ip +
+                          s.bad_version + s.bad_checksum + s.malformed + s.hellos +
+                          s.join_prunes + s.other_types;
+    if (classified != s.frames || s.frames != pktno)
+        fail("%s: %llu frames, %llu classified, %u read", name, (unsigned long long)s.frames,
+             (unsigned long long)classified, pktno);
     if (s.sg_joins != model_joins || s.sg_prunes != model_prunes)
         fail("%s: state applied %llu joins / %llu prunes, ground truth %lu / %lu", name,
              (unsigned long long)s.sg_joins, (unsigned long long)s.sg_prunes, model_joins,
