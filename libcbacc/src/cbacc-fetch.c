@@ -109,7 +109,8 @@ struct dns_tx {
     char name[256];
     uint8_t *wire;
     size_t len;
-    int attempts;
+    int attempts;          /* sends of the current question */
+    int hops;              /* re-queries after a cross-zone alias */
     uint64_t deadline;
     struct source *source;  /* SRV for a source, or */
     struct server *server;  /* A/AAAA for a server */
@@ -965,6 +966,8 @@ static void server_ready(cbacc_fetcher *f, struct server *sv)
 
 static void server_fail(cbacc_fetcher *f, struct server *sv, int err, const char *why)
 {
+    if (sv->state == SV_FAILED)
+        return; /* several requests in flight failed together: one failure */
     sv->failures++;
     uint64_t delay = backoff(f, sv->failures, f);
     sv->state = SV_FAILED;
@@ -1092,7 +1095,7 @@ static void dns_read(cbacc_fetcher *f)
             flog(f, LOG_WARNING, "DNS reply for %s truncated (TCP is not used)", t->name);
             rc = CBACC_ERR_DNS;
         }
-        if (rc == 0 && ans.requery[0] && t->attempts < 100) {
+        if (rc == 0 && ans.requery[0] && t->hops < 8) {
             /* Alias into another zone: ask for the target (counted against the same tx). */
             flog(f, LOG_DEBUG, "DNS %s: alias to %s, asking again", t->name, ans.requery);
             uint8_t *w;
@@ -1103,7 +1106,8 @@ static void dns_read(cbacc_fetcher *f)
                 t->wire = w;
                 t->len = wl;
                 t->id = f->next_id;
-                t->attempts += 33; /* bounds the chain to three hops */
+                t->attempts = 1;
+                t->hops++;
                 snprintf(t->name, sizeof t->name, "%s", ans.requery);
                 t->deadline = f->now + f->s.dns_timeout_ns;
                 if (send(f->dns_fd, t->wire, t->len, 0) < 0)
@@ -1128,14 +1132,14 @@ static void dns_timeouts(cbacc_fetcher *f)
         n = t->next;
         if (t->deadline > f->now)
             continue;
-        if (t->attempts % 33 < DNS_ATTEMPTS) {
+        if (t->attempts < DNS_ATTEMPTS) {
             t->attempts++;
             t->deadline = f->now + f->s.dns_timeout_ns;
             if (send(f->dns_fd, t->wire, t->len, 0) < 0)
                 flog(f, LOG_WARNING, "DNS query %s: send: %s", t->name, strerror(errno));
             continue;
         }
-        flog(f, LOG_WARNING, "DNS query %s: no answer after %d attempts", t->name, t->attempts % 33);
+        flog(f, LOG_WARNING, "DNS query %s: no answer after %d attempts", t->name, t->attempts);
         dns_done(f, t, NULL, CBACC_ERR_DNS);
         dns_unlink(f, t);
     }
