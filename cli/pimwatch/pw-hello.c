@@ -162,8 +162,15 @@ int pw_hello_process(struct pw_hello *h, uint64_t now)
     if (now < h->next)
         return 0;
     int n = pw_hello_send(h, h->holdtime);
-    mc_debug("Hello sent on %s (holdtime %u, generation ID %08x)", h->ifc->name, h->holdtime,
-             h->generation_id);
+    if (n > 0)
+        mc_debug("Hello sent on %s (holdtime %u, generation ID %08x)", h->ifc->name, h->holdtime,
+                 h->generation_id);
+    /* A start-up Hello that could not be sent (an interface still coming up) does not
+     * count: routers send no Join until they have heard one (spec/pim.md §10). */
+    if (n == 0 && h->startup_left > 0) {
+        h->next = now + MC_S(1);
+        return 0;
+    }
     if (h->startup_left > 1) {
         h->startup_left--;
         h->next = now + MC_S(1);
