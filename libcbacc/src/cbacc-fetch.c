@@ -361,7 +361,12 @@ int cbacc_fetcher_new(cbacc_fetcher **out, const struct cbacc_fetcher_settings *
         rc = -errno;
         goto fail;
     }
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(f->multi = curl_multi_init())) {
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        rc = CBACC_ERR_NOMEM;
+        goto fail;
+    }
+    if (!(f->multi = curl_multi_init())) {
+        curl_global_cleanup();
         rc = CBACC_ERR_NOMEM;
         goto fail;
     }
@@ -431,8 +436,10 @@ void cbacc_fetcher_free(cbacc_fetcher *f)
         cbacc_free(t->wire);
         cbacc_free(t);
     }
-    if (f->multi)
+    if (f->multi) {
         curl_multi_cleanup(f->multi);
+        curl_global_cleanup(); /* reference-counted: pairs with the init in _new */
+    }
     cbacc_free(f->overrides);
     cbacc_free(f->cacert);
     if (f->dns_fd >= 0)

@@ -165,6 +165,8 @@ static const struct hcase hcases[] = {
     {"<xrd:XRD xmlns:xrd=\"http://docs.oasis-open.org/ns/xri/xrd-1.0\"><xrd:Link rel=\"restconf\" href=\"/a&amp;b\"/></xrd:XRD>", 0, "/a&b"},
     {"<XRD><Link rel=\"restconf\" href=\"https://other.example:8443/rc\"/></XRD>", 0, "https://other.example:8443/rc"},
     {"<XRD><Link rel=\"restconf\" href=\"/\"/></XRD>", 0, ""},
+    {"<XRD><Link rel=\"restconf\" href=\"https://h.example//\"/></XRD>", 0, "https://h.example"},
+    {"{\"links\":[{\"rel\":\"restconf\",\"href\":\"https:///\"}]}", CBACC_ERR_SCHEMA, NULL},
     {"<XRD><Link rel=\"lrdd\" href=\"/x\"/></XRD>", CBACC_ERR_NO_RESTCONF, NULL},
     {"<XRD><Subject>x</Subject><Link rel=\"restconf\"/></XRD>", CBACC_ERR_SCHEMA, NULL},
     {"<XRD><Link rel=\"restconf\" href=\"http://plain.example/rc\"/></XRD>", CBACC_ERR_SCHEMA, NULL},
