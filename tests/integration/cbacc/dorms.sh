@@ -159,7 +159,7 @@ pid $W/nginx.pid;
 error_log $W/logs/error.log warn;
 events { worker_connections 256; }
 http {
-    log_format dorms '\$server_port \$connection \$connection_requests \$server_protocol "\$request" \$status "\$http_if_none_match" "\$http_accept"';
+    log_format dorms '\$server_port \$connection \$connection_requests \$server_protocol "\$request" \$status "\$http_if_none_match" "\$http_accept" \$server_addr';
     access_log $W/logs/access.log dorms;
     client_body_temp_path $W/temp/body;  proxy_temp_path $W/temp/proxy;
     fastcgi_temp_path $W/temp/fastcgi;   uwsgi_temp_path $W/temp/uwsgi;  scgi_temp_path $W/temp/scgi;
@@ -273,6 +273,13 @@ if command -v python3 >/dev/null 2>&1; then
   check "--json output parses" python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d[0]["bps"]==500000' "$W/show6.out"
 fi
 
+# ---- 2b. IPv6 transport: a static override to https://[::1]:8443 (no DNS) ------------------
+: > "$W/logs/access.log"
+"$CBACC" --show --cacert "$W/pki/ca.crt" --dns-server 127.0.0.1:9 --dorms '10.9.0.0/24=https://[::1]:8443' \
+  10.9.0.1,232.1.1.1 > "$W/show6b.out" 2> "$W/show6b.err"
+check "override over IPv6: metadata valid" grep -q "^10.9.0.1,232.1.1.1 metadata valid 2000000 bit/s.*url https://\[::1\]:8443/restconf/" "$W/show6b.out"
+check "override over IPv6: nginx saw the requests on ::1" grep -q 'ietf-cbacc:cbacc HTTP/2.0" 200 .* ::1$' "$W/logs/access.log"
+
 # ---- 3. --once: admission with populations, flows without metadata, --default ---------------
 printf '%s\n' '# test input' '10.9.0.1,232.1.1.1,3' '10.9.0.1,232.1.1.2' '2001:db8:9::a,ff3e::1' '10.9.0.7,232.1.1.1' \
   'not a line' > "$W/in.sgs"
@@ -284,6 +291,17 @@ check "--once: bad input line reported as file:line" grep -q "in.sgs:6: .*not a 
 check "--once: output keeps populations, drops blocked flows" diff <(printf '%s\n' '10.9.0.1,232.1.1.1,3' '2001:db8:9::a,ff3e::1') "$W/out.sgs"
 check "--once: no-metadata flow blocked without --default" grep -q "^10.9.0.7,232.1.1.1 blocked no-rate population 1 priority 256 metadata none (no metadata)" "$W/once.out"
 check "--once: least-offload flow blocked" grep -q "^10.9.0.1,232.1.1.2 blocked 3000000 bit/s" "$W/once.out"
+if command -v python3 >/dev/null 2>&1; then
+  "$CBACC" --once --json "${COMMON[@]}" -i "$W/in.sgs" -b 5M > "$W/once.json" 2>/dev/null
+  check "--once --json: same decisions as the text output" python3 -c '
+import json, sys
+d = {r["flow"]: r for r in json.load(open(sys.argv[1]))}
+assert d["10.9.0.1,232.1.1.1"]["decision"] == "admitted" and d["10.9.0.1,232.1.1.1"]["population"] == 3
+assert d["10.9.0.1,232.1.1.2"]["decision"] == "blocked" and d["10.9.0.1,232.1.1.2"]["bps"] == 3000000
+assert d["10.9.0.7,232.1.1.1"]["metadata"] == "none" and d["10.9.0.7,232.1.1.1"]["bps"] is None
+assert d["2001:db8:9::a,ff3e::1"]["decision"] == "admitted"
+' "$W/once.json"
+fi
 check "--once: one log line per decision" [ "$(grep -cE 'cbacc: [0-9a-f.:]+,[0-9a-f.:]+ (admitted|blocked|held):' "$W/once.err")" = 4 ]
 "$CBACC" --once "${COMMON[@]}" -i "$W/in.sgs" -o "$W/out2.sgs" -b 5M --default 100k > "$W/once2.out" 2>/dev/null
 check "--once --default 100k admits the flow without metadata" grep -q "^10.9.0.7,232.1.1.1$" "$W/out2.sgs"
@@ -321,6 +339,9 @@ check "watch: 500 keeps the last good value (clear log line)" wait_for 20 stale
 check "watch: output unchanged on the transport failure" out_is "$both"
 printf '%s\n' '10.9.0.1,232.1.2.2,4' > "$W/watch.sgs.new" && mv "$W/watch.sgs.new" "$W/watch.sgs"
 check "watch: input change re-evaluated, population kept" wait_for 20 out_is '10.9.0.1,232.1.2.2,4'
+kill -HUP "$CBACC_PID"
+hup() { grep -q "SIGHUP: re-reading" "$W/watch.err"; }
+check "watch: SIGHUP re-reads the input" wait_for 10 hup
 kill -TERM "$CBACC_PID"
 wait "$CBACC_PID"
 rc=$?
