@@ -268,9 +268,10 @@ static int evaluate(struct app *a, int *verdict, struct cbacc_decision *dout)
             goto done;
         }
         if (how != JOINFILE_WRITE_UNCHANGED) {
-            char r[32];
-            mc_notice("%s: wrote %d admitted flow(s), %s of %s", a->output, admitted,
-                      cbacc_rate_format(total, r, sizeof r), "the limit");
+            char r[32], l[32];
+            mc_notice("%s: wrote %d admitted flow(s), %s of the %s limit%s", a->output, admitted,
+                      cbacc_rate_format(total, r, sizeof r), cbacc_rate_format(a->limit, l, sizeof l),
+                      how == JOINFILE_WRITE_IN_PLACE ? " (in place: atomic rename impossible there)" : "");
         }
     }
     rc = admitted;

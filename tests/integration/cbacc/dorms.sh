@@ -312,7 +312,7 @@ check "--once: nothing admitted exits 3" [ $? = 3 ]
 #         hold-down expiry, last good value on 500 ---------------------------------------------
 : > "$W/logs/access.log"
 printf '%s\n' '10.9.0.1,232.1.2.1' '10.9.0.1,232.1.2.2' > "$W/watch.sgs"
-"$CBACC" -v "${COMMON[@]}" -i "$W/watch.sgs" -o "$W/watch-out.sgs" -b 6M --hold-down 6 --hold-desync 0 \
+"$CBACC" -v "${COMMON[@]}" -i "$W/watch.sgs" -o "$W/watch-out.sgs" -b 6M --hold-down 9 --hold-desync 0 \
   2> "$W/watch.err" &
 CBACC_PID=$!
 both='10.9.0.1,232.1.2.1
