@@ -37,7 +37,9 @@ static const char options_help[] =
     "      --pcap FILE         write inner IP datagrams to a pcap file (default: none)\n"
     "      --tun IFNAME        write inner IP datagrams into TUN device IFNAME (default: none)\n"
     "      --retry SECONDS     first Discovery/Request retransmission interval (default 1)\n"
-    "      --rcvbuf BYTES      socket receive buffer (default 4194304)\n";
+    "      --rcvbuf BYTES      socket receive buffer (default 4194304)\n"
+    "      --no-traffic SECONDS  rediscover the relay when no data came for SECONDS\n"
+    "                          (RFC 8777 3.3.4; default: off)\n";
 
 static const struct mc_tool tool = {
     "amt-join", "[options] SOURCE GROUP [SOURCE GROUP...]",
@@ -154,7 +156,9 @@ static void on_event(void *user, const amt_gw_event *ev)
         break;
     case AMT_EV_RELAY_LOST:
         mc_warn("relay %s lost (%s)", fmt_addr(&ev->relay.addr, a),
-                ev->reason == AMT_LOST_UNREACHABLE ? "ICMP unreachable" : "no answer");
+                ev->reason == AMT_LOST_UNREACHABLE ? "ICMP unreachable"
+                : ev->reason == AMT_LOST_NO_TRAFFIC ? "no traffic"
+                                                    : "no answer");
         break;
     case AMT_EV_DISCOVERY_FAILED:
         mc_warn("no relay answers at %s after %u discoveries", fmt_addr(&ev->relay.addr, a),
@@ -337,7 +341,7 @@ static int open_tun(const char *name)
 int main(int argc, char **argv)
 {
     enum { O_ANYCAST = MC_OPT_LONG_BASE, O_NODISC, O_RPORT, O_UDP, O_PCAP, O_TUN, O_RETRY,
-           O_RCVBUF };
+           O_RCVBUF, O_NOTRAFFIC };
     static const struct option longopts[] = {
         MC_COMMON_LONGOPTS,
         {"relay", required_argument, NULL, 'r'},
@@ -354,6 +358,7 @@ int main(int argc, char **argv)
         {"tun", required_argument, NULL, O_TUN},
         {"retry", required_argument, NULL, O_RETRY},
         {"rcvbuf", required_argument, NULL, O_RCVBUF},
+        {"no-traffic", required_argument, NULL, O_NOTRAFFIC},
         {NULL, 0, NULL, 0},
     };
     static struct app app_storage;
@@ -361,7 +366,7 @@ int main(int argc, char **argv)
     struct mc_common_opts common = {0};
     const char *relay = NULL, *output = NULL, *udp = NULL, *pcap = NULL, *tun = NULL;
     bool anycast = false, discovery = true;
-    uint64_t v, relay_port = AMT_PORT, retry = 0, rcvbuf = 4 << 20;
+    uint64_t v, relay_port = AMT_PORT, retry = 0, rcvbuf = 4 << 20, no_traffic = 0;
     app->port_filter = -1;
     app->udp_fd = app->tun_fd = -1;
     mc_log_init("amt-join");
@@ -405,6 +410,10 @@ int main(int argc, char **argv)
         case O_RETRY:
             if (mc_parse_seconds(optarg, &retry) < 0 || !retry)
                 return mc_usage_error(&tool, "bad --retry '%s'", optarg);
+            break;
+        case O_NOTRAFFIC:
+            if (mc_parse_seconds(optarg, &no_traffic) < 0 || !no_traffic)
+                return mc_usage_error(&tool, "bad --no-traffic '%s'", optarg);
             break;
         case O_RCVBUF:
             if (mc_parse_u64(optarg, 0, INT32_MAX, &rcvbuf) < 0)
@@ -451,6 +460,9 @@ int main(int argc, char **argv)
         s.gw.request_initial = retry;
         s.gw.refresh_min = retry;
     }
+    s.gw.data_timeout = no_traffic;
+    /* RFC 8777 §3.3.4.2: spread restarts after a loss over at least 10 s. */
+    s.gw.restart_span = no_traffic ? AMT_S(10) : 0;
     s.gw.user = app;
     s.gw.rand = app_rand;
     s.gw.event = on_event;

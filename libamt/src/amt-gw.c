@@ -59,6 +59,7 @@ struct amt_gw {
     uint32_t g_nonce;
 
     uint64_t t_holddown;
+    uint64_t last_activity; /* last data, or when the tunnel came up (data_timeout) */
 
     struct channel *ch; /* sorted by (family, group, source) */
     size_t n_ch, cap_ch;
@@ -341,7 +342,9 @@ static void relay_lost(amt_gw *gw, uint64_t now, int reason)
     gw->c.relay_lost++;
     gwlog(gw, LOG_WARNING, "relay %s port %u lost (%s); %s",
           amt_addr_format(&gw->relay.addr, a, sizeof a), gw->relay.port,
-          reason == AMT_LOST_UNREACHABLE ? "ICMP unreachable" : "requests unanswered",
+          reason == AMT_LOST_UNREACHABLE ? "ICMP unreachable"
+          : reason == AMT_LOST_NO_TRAFFIC ? "no traffic"
+                                          : "requests unanswered",
           gw->s.discovery ? "discovering again" : "requesting again");
     amt_gw_event ev = {.type = AMT_EV_RELAY_LOST, .reason = reason, .attempts = gw->request_sends};
     emit(gw, &ev);
@@ -662,6 +665,7 @@ static int on_query(amt_gw *gw, uint64_t now, const amt_msg *m)
         at = gw->cycle_started + gw->s.refresh_min;
     gw->t_refresh = at;
     if (first) {
+        gw->last_activity = now;
         set_state(gw, AMT_GW_ACTIVE);
         char a[AMT_ADDR_STRLEN];
         gwlog(gw, LOG_INFO, "tunnel up with relay %s: %s query, QQI %u s, MRT %u ms, QRV %u",
@@ -698,6 +702,7 @@ int amt_gw_recv(amt_gw *gw, uint64_t now, const amt_endpoint *from, const uint8_
         struct channel *c = &gw->ch[pos];
         c->st.packets++;
         c->st.bytes += d.ip_len;
+        gw->last_activity = now;
         gw->c.data_packets++;
         gw->c.data_bytes += d.ip_len;
         if (!c->st.first_data_at) {
@@ -759,6 +764,9 @@ uint64_t amt_gw_get_expiry(const amt_gw *gw)
         t = gw->t_refresh;
     if (gw->t_holddown < t)
         t = gw->t_holddown;
+    if (gw->state == AMT_GW_ACTIVE && gw->s.data_timeout &&
+        gw->last_activity + gw->s.data_timeout < t)
+        t = gw->last_activity + gw->s.data_timeout;
     return t;
 }
 
@@ -785,6 +793,13 @@ void amt_gw_handle_expiry(amt_gw *gw, uint64_t now)
         gw->discovery_interval *= 2;
         if (gw->discovery_interval > gw->s.discovery_max)
             gw->discovery_interval = gw->s.discovery_max;
+    }
+    if (gw->state == AMT_GW_ACTIVE && gw->s.data_timeout &&
+        now >= gw->last_activity + gw->s.data_timeout) {
+        relay_lost(gw, now, AMT_LOST_NO_TRAFFIC);
+        if (amt_gw_get_expiry(gw) <= now)
+            amt_gw_handle_expiry(gw, now);
+        return;
     }
     if (gw->state == AMT_GW_ACTIVE && !gw->request_pending && now >= gw->t_refresh) {
         gw->t_refresh = AMT_NEVER;

@@ -289,6 +289,7 @@ enum amt_gw_event_type {
 enum amt_lost_reason {
     AMT_LOST_NO_RESPONSE = 1, /* request_retries Requests unanswered */
     AMT_LOST_UNREACHABLE = 2, /* ICMP destination/port unreachable */
+    AMT_LOST_NO_TRAFFIC = 3,  /* no data for data_timeout (RFC 8777 §3.3.4.1) */
 };
 
 typedef struct amt_gw_event {
@@ -374,6 +375,9 @@ typedef struct amt_gw_settings {
     void (*event)(void *user, const amt_gw_event *ev);
     void (*log)(void *user, int syslog_level, const char *msg);
     const amt_mem *mem;
+    /* No data on any channel for this long while ACTIVE = the relay is lost
+     * (RFC 8777 §3.3.4.1); 0 = off (default: a source may be legitimately silent). */
+    uint64_t data_timeout;
 } amt_gw_settings;
 
 AMT_EXPORT void amt_gw_settings_default(amt_gw_settings *s);

@@ -714,6 +714,37 @@ static void test_icmp_unreachable(void **state)
     ctx_free(c);
 }
 
+static void test_no_traffic(void **state)
+{
+    (void)state;
+    struct ctx *c = ctx_new(true);
+    c->s.data_timeout = AMT_S(30);
+    c->s.restart_span = AMT_S(4);
+    ctx_start(c);
+    uint64_t t = to_active(c);
+    assert_int_equal(amt_gw_get_expiry(c->gw), t + AMT_S(20) - AMT_MS(1600));
+    /* Data pushes the deadline out. */
+    amt_endpoint relay = EP("10.3.3.1", AMT_PORT);
+    amt_data d;
+    assert_int_equal(amt_gw_recv(c->gw, t + AMT_S(5), &relay, golden_data_v4, sizeof golden_data_v4, &d), 1);
+    /* A refresh cycle meanwhile: Queries are not data. */
+    amt_gw_handle_expiry(c->gw, t + AMT_S(20) - AMT_MS(1600));
+    assert_int_equal(feed_query(c, t + AMT_S(19), last(c)->m.nonce, MAC1, false, false, 0, NULL, 20), 0);
+    assert_int_equal(amt_gw_get_expiry(c->gw), t + AMT_S(35));
+    amt_gw_handle_expiry(c->gw, t + AMT_S(35) - 1);
+    assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_ACTIVE);
+    amt_gw_handle_expiry(c->gw, t + AMT_S(35));
+    int i;
+    for (i = c->n_ev - 1; i >= 0 && c->ev[i].type != AMT_EV_RELAY_LOST; i--)
+        ;
+    assert_true(i >= 0);
+    assert_int_equal(c->ev[i].reason, AMT_LOST_NO_TRAFFIC);
+    /* Re-discovery after a random delay within restart_span (RFC 8777 §3.3.4.2). */
+    assert_int_equal(amt_gw_get_state(c->gw), AMT_GW_DISCOVERING);
+    assert_true(amt_gw_get_expiry(c->gw) <= t + AMT_S(39));
+    ctx_free(c);
+}
+
 /* ---- data path ------------------------------------------------------------------- */
 
 static void test_data_path(void **state)
@@ -1013,6 +1044,7 @@ int main(void)
         cmocka_unit_test(test_l_flag_established),
         cmocka_unit_test(test_g_flag_teardown),
         cmocka_unit_test(test_icmp_unreachable),
+        cmocka_unit_test(test_no_traffic),
         cmocka_unit_test(test_data_path),
         cmocka_unit_test(test_ipv6_tunnel),
         cmocka_unit_test(test_query_validation),
