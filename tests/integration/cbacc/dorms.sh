@@ -134,6 +134,8 @@ put "$WWW/restconf/data/ietf-yang-library:modules-state" '{"ietf-yang-library:mo
 put "$D/sender=10.9.0.1/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":2000,"priority":256}}'
 put "$D/sender=10.9.0.1/group=232.1.1.2/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-bits-per-second":"3000000"}}'
 put "$D/sender=10.9.0.1/group=232.1.1.3/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":'
+# 70 KiB: over the 64 KiB body cap (spec §4)
+put "$D/sender=10.9.0.1/group=232.1.1.5/ietf-cbacc:cbacc" "{\"ietf-cbacc:cbacc\":{\"max-speed\":1}}$(head -c 71680 /dev/zero | tr '\0' ' ')"
 put "$D/sender=10.9.0.2/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.3/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.5/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
@@ -226,7 +228,7 @@ COMMON=(--dns-server 127.0.0.1:5350 --cacert "$W/pki/ca.crt" --timeout 1 --wait 
 # ---- 1. --show: every failure mode in one run (the flows are fetched concurrently) --------
 : > "$W/logs/access.log"
 "$CBACC" --show "${COMMON[@]}" 10.9.0.1,232.1.1.1 10.9.0.1,232.1.1.2 10.9.0.1,232.1.1.3 \
-  10.9.0.1,232.1.1.4 10.9.0.2,232.1.1.1 10.9.0.3,232.1.1.1 10.9.0.4,232.1.1.1 10.9.0.5,232.1.1.1 \
+  10.9.0.1,232.1.1.4 10.9.0.1,232.1.1.5 10.9.0.2,232.1.1.1 10.9.0.3,232.1.1.1 10.9.0.4,232.1.1.1 10.9.0.5,232.1.1.1 \
   10.9.0.6,232.1.1.1 10.9.0.7,232.1.1.1 10.9.0.8,232.1.1.1 10.9.0.9,232.1.1.1 \
   > "$W/show.out" 2> "$W/show.err"
 rc=$?
@@ -240,6 +242,8 @@ check "invalid JSON: no metadata" grep -q "^10.9.0.1,232.1.1.3 metadata none" "$
 check "invalid JSON: clear log line" grep -q "10.9.0.1,232.1.1.3: .*invalid metadata: JSON" "$W/show.err"
 check "404: no metadata" grep -q "^10.9.0.1,232.1.1.4 metadata none" "$W/show.out"
 check "404: log line with the RESTCONF error" grep -q "10.9.0.1,232.1.1.4: .*HTTP 404, RESTCONF error.*resource not found.*using the default rate" "$W/show.err"
+check "body over 64 KiB: no metadata" grep -q "^10.9.0.1,232.1.1.5 metadata none" "$W/show.out"
+check "body over 64 KiB: log line" grep -q "10.9.0.1,232.1.1.5: .*body larger than 65536 bytes; using the default rate" "$W/show.err"
 check "500: no metadata (no last good value yet)" grep -q "^10.9.0.2,232.1.1.1 metadata none" "$W/show.out"
 check "500: log line" grep -q "10.9.0.2,232.1.1.1: .*HTTP 500; no metadata, retry in" "$W/show.err"
 check "stall past the timeout: no metadata" grep -q "^10.9.0.3,232.1.1.1 metadata none" "$W/show.out"
