@@ -112,6 +112,8 @@ static void on_event(void *user, const pimparse_event *ev)
     case PIMPARSE_EVENT_PRUNE: what = "prune"; pw->prunes++; break;
     case PIMPARSE_EVENT_EXPIRE: what = "expire"; pw->expiries++; break;
     case PIMPARSE_EVENT_NOT_JOINED: what = NULL; break;
+    case PIMPARSE_EVENT_PRUNE_PENDING:
+    case PIMPARSE_EVENT_PRUNE_OVERRIDE: what = NULL; break;
     default: return; /* neighbor changes are logged by the library */
     }
     /* Addresses are formatted only when something prints them: a replay of a million
@@ -134,6 +136,14 @@ static void on_event(void *user, const pimparse_event *ev)
     case PIMPARSE_EVENT_EXPIRE:
         mc_info("expire %s,%s (no Join within the holdtime)", s, g);
         break;
+    case PIMPARSE_EVENT_PRUNE_PENDING:
+        /* RFC 7761 §4.5.3: another downstream router may still override the Prune. */
+        mc_info("prune %s,%s from %s pending for %llu ms (more than one neighbor)", s, g, n,
+                (unsigned long long)((ev->deadline - ev->time) / MC_NS_PER_MS));
+        return;
+    case PIMPARSE_EVENT_PRUNE_OVERRIDE:
+        mc_info("prune of %s,%s overridden by a Join from %s", s, g, n);
+        return;
     default:
         mc_debug("%s %s %s,%s from %s counted, not joined",
                  ev->kind == PIMPARSE_ENTRY_STAR_G ? "(*,G)" : "(S,G,rpt)",

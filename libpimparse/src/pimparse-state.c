@@ -635,7 +635,10 @@ static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pim
     if (et > e->expiry)
         e->expiry = et;
     /* §4.5.3: a Join in Prune-Pending state cancels the pending Prune (an override). */
-    e->pp = PIMPARSE_NEVER;
+    if (e->pp != PIMPARSE_NEVER) {
+        e->pp = PIMPARSE_NEVER;
+        emit_sg(st, PIMPARSE_EVENT_PRUNE_OVERRIDE, now, e, from, holdtime);
+    }
     return schedule(st, idx);
 }
 
@@ -653,7 +656,18 @@ static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pi
     if (st->n_nbrs > 1) {
         if (e->pp == PIMPARSE_NEVER) {
             e->pp = now + pimparse_state_override_interval(st);
-            return schedule(st, idx);
+            int r = schedule(st, idx);
+            if (st->set.event) {
+                pimparse_event ev;
+                memset(&ev, 0, sizeof ev);
+                ev.type = PIMPARSE_EVENT_PRUNE_PENDING;
+                ev.time = now;
+                entry_addrs(e, &ev.source, &ev.group);
+                ev.neighbor = *from;
+                ev.deadline = e->pp;
+                emit(st, &ev);
+            }
+            return r;
         }
         return 0;
     }

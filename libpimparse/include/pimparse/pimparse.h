@@ -277,6 +277,9 @@ enum pimparse_event_type {
     PIMPARSE_EVENT_NEIGHBOR_UP = 4,   /* first Hello from a neighbor (or a new GenID) */
     PIMPARSE_EVENT_NEIGHBOR_DOWN = 5, /* holdtime 0, neighbor timeout, or GenID change */
     PIMPARSE_EVENT_NOT_JOINED = 6,    /* (*,G) or (S,G,rpt) entry counted, not joined */
+    PIMPARSE_EVENT_PRUNE_PENDING = 7, /* a Prune on a LAN with >1 neighbor: the (S,G) keeps
+                                       * forwarding until `deadline` unless overridden */
+    PIMPARSE_EVENT_PRUNE_OVERRIDE = 8, /* a Join (from `neighbor`) cancelled a pending Prune */
 };
 
 typedef struct pimparse_event {
@@ -290,6 +293,7 @@ typedef struct pimparse_event {
     uint32_t generation_id; /* NEIGHBOR_* */
     uint8_t kind;           /* NOT_JOINED: enum pimparse_entry_kind */
     bool is_join;           /* NOT_JOINED: from the Joined list */
+    uint64_t deadline;      /* PRUNE_PENDING: when the Prune takes effect */
 } pimparse_event;
 
 /* Policy flags. */

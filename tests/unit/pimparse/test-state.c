@@ -231,6 +231,11 @@ static void test_prune_two_neighbors(void **state)
     assert_int_equal(join(st, T0 + S(1), 210, "23.212.185.4", "232.1.1.1"), 0);
     r.n = 0;
     assert_int_equal(prune(st, T0 + S(2), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_PRUNE_PENDING);
+    assert_int_equal(r.ev[0].deadline, T0 + S(5));
+    assert_addr(&r.ev[0].neighbor, "10.2.0.1");
+    r.n = 0;
     /* Prune-Pending: still present (still forwarding), timer 3 s. */
     uint64_t et;
     bool pp;
@@ -253,8 +258,12 @@ static void test_prune_two_neighbors(void **state)
     /* A Join from the other downstream router during Prune-Pending overrides it. */
     assert_int_equal(join(st, T0 + S(10), 210, "23.212.185.4", "232.1.1.1"), 0);
     assert_int_equal(prune(st, T0 + S(11), "23.212.185.4", "232.1.1.1"), 0);
+    r.n = 0;
     assert_int_equal(jp(st, T0 + S(12), "10.2.0.3", "10.2.0.2", 210, "232.1.1.1", "23.212.185.4",
                         PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_PRUNE_OVERRIDE);
+    assert_addr(&r.ev[0].neighbor, "10.2.0.3");
     assert_int_equal(pimparse_state_lookup(st, &s, &g, &et, &pp), 1);
     assert_false(pp);
     assert_int_equal(et, T0 + S(222));
