@@ -78,6 +78,7 @@ struct flow {
     struct cbacc_md_info info;
     int has_good;          /* info.md holds a last good value */
     char etag[128];
+    char last_modified[64];
     uint64_t due;          /* next fetch; CBACC_NEVER while one runs */
     unsigned failures;
     int tried_old_layout;  /* UNKNOWN layout: 2021 gave 404, 2019 being tried */
@@ -97,6 +98,7 @@ struct req {
     size_t len;
     int too_large;
     char etag[128];
+    char last_modified[64];
     char cache_control[256];
     char errbuf[CURL_ERROR_SIZE];
     char url[1200];
@@ -667,7 +669,7 @@ static void flow_no_metadata(cbacc_fetcher *f, struct flow *fl, int err, uint64_
     fl->failures = 0;
     fl->has_good = 0;
     memset(&fl->info.md, 0, sizeof fl->info.md);
-    fl->etag[0] = '\0';
+    fl->etag[0] = fl->last_modified[0] = '\0';
     flow_result(f, fl, CBACC_MD_NONE, NULL, err, delay);
 }
 
@@ -716,15 +718,19 @@ static size_t header_cb(char *buf, size_t size, size_t nitems, void *userdata)
     /* A new status line (after a 100 Continue or similar) starts a new header block. */
     if (n > 5 && strncmp(buf, "HTTP/", 5) == 0) {
         r->etag[0] = '\0';
+        r->last_modified[0] = '\0';
         r->cache_control[0] = '\0';
     }
     header_value(buf, n, "etag", r->etag, sizeof r->etag);
+    header_value(buf, n, "last-modified", r->last_modified, sizeof r->last_modified);
     header_value(buf, n, "cache-control", r->cache_control, sizeof r->cache_control);
     return n;
 }
 
+/* fl (may be NULL) with a last good value revalidates it: If-None-Match with its ETag, else
+ * If-Modified-Since with its Last-Modified (RFC 8040 §3.4.1; RFC 9110 §13.1). */
 static int req_start(cbacc_fetcher *f, enum req_kind kind, struct server *sv, struct flow *fl, const char *url,
-                     const char *accept, const char *etag, struct req **out)
+                     const char *accept, struct req **out)
 {
     struct req *r = cbacc_calloc(1, sizeof *r);
     if (!r)
@@ -739,8 +745,12 @@ static int req_start(cbacc_fetcher *f, enum req_kind kind, struct server *sv, st
     if (!(tmp = curl_slist_append(NULL, h)))
         goto nomem;
     r->headers = tmp;
-    if (etag && etag[0]) {
-        snprintf(h, sizeof h, "If-None-Match: %s", etag);
+    h[0] = '\0';
+    if (fl && fl->has_good && fl->etag[0])
+        snprintf(h, sizeof h, "If-None-Match: %s", fl->etag);
+    else if (fl && fl->has_good && fl->last_modified[0])
+        snprintf(h, sizeof h, "If-Modified-Since: %s", fl->last_modified);
+    if (h[0]) {
         if (!(tmp = curl_slist_append(r->headers, h)))
             goto nomem;
         r->headers = tmp;
@@ -854,11 +864,11 @@ static void server_boot(cbacc_fetcher *f, struct server *sv)
     int rc;
     if (sv->fixed_root) {
         snprintf(url, sizeof url, "%s/data/ietf-yang-library:modules-state", sv->root);
-        rc = req_start(f, REQ_MODULES, sv, NULL, url, "application/yang-data+json", NULL, &sv->boot);
+        rc = req_start(f, REQ_MODULES, sv, NULL, url, "application/yang-data+json", &sv->boot);
     } else {
         /* RFC 8040 §3.1: the XRD form is the mandatory one. */
         snprintf(url, sizeof url, "%s/.well-known/host-meta", sv->base);
-        rc = req_start(f, REQ_HOST_META, sv, NULL, url, "application/xrd+xml", NULL, &sv->boot);
+        rc = req_start(f, REQ_HOST_META, sv, NULL, url, "application/xrd+xml", &sv->boot);
     }
     if (rc)
         server_fail(f, sv, rc, "cannot start a request");
@@ -937,11 +947,10 @@ static void flow_fetch(cbacc_fetcher *f, struct flow *fl)
         flow_no_metadata(f, fl, CBACC_ERR_RANGE, 300 * CBACC_NS_PER_S, "metadata URL too long");
         return;
     }
-    if (fl->bound != sv)
-        fl->etag[0] = '\0'; /* an ETag is only meaningful to the server that issued it */
+    if (fl->bound != sv) /* validators are only meaningful to the server that issued them */
+        fl->etag[0] = fl->last_modified[0] = '\0';
     fl->bound = sv;
-    int rc = req_start(f, REQ_FLOW, sv, fl, fl->info.url, "application/yang-data+json",
-                       fl->has_good ? fl->etag : NULL, &fl->req);
+    int rc = req_start(f, REQ_FLOW, sv, fl, fl->info.url, "application/yang-data+json", &fl->req);
     if (rc) {
         flow_transport_failure(f, fl, rc, "cannot start a request");
         return;
@@ -950,7 +959,7 @@ static void flow_fetch(cbacc_fetcher *f, struct flow *fl)
     fl->waiting = 0;
     char t[96];
     flog(f, LOG_DEBUG, "metadata for %s: GET %s%s", sgtext(&fl->sg, t), fl->info.url,
-         fl->has_good && fl->etag[0] ? " (If-None-Match)" : "");
+         !fl->has_good ? "" : fl->etag[0] ? " (If-None-Match)" : fl->last_modified[0] ? " (If-Modified-Since)" : "");
 }
 
 /* Starts every fetch that is due. */
@@ -1169,7 +1178,7 @@ static void boot_done(cbacc_fetcher *f, struct req *r, CURLcode cc, long status)
     if (r->kind == REQ_HOST_META || r->kind == REQ_HOST_META_JSON) {
         if (status == 404 && r->kind == REQ_HOST_META) {
             snprintf(url, sizeof url, "%s/.well-known/host-meta.json", sv->base);
-            if (req_start(f, REQ_HOST_META_JSON, sv, NULL, url, "application/json", NULL, &sv->boot) != 0)
+            if (req_start(f, REQ_HOST_META_JSON, sv, NULL, url, "application/json", &sv->boot) != 0)
                 server_fail(f, sv, CBACC_ERR_NOMEM, "cannot start a request");
             return;
         }
@@ -1190,7 +1199,7 @@ static void boot_done(cbacc_fetcher *f, struct req *r, CURLcode cc, long status)
         else
             snprintf(sv->root, sizeof sv->root, "%s%s", sv->base, href);
         snprintf(url, sizeof url, "%s/data/ietf-yang-library:modules-state", sv->root);
-        if (req_start(f, REQ_MODULES, sv, NULL, url, "application/yang-data+json", NULL, &sv->boot) != 0)
+        if (req_start(f, REQ_MODULES, sv, NULL, url, "application/yang-data+json", &sv->boot) != 0)
             server_fail(f, sv, CBACC_ERR_NOMEM, "cannot start a request");
         return;
     }
@@ -1246,6 +1255,8 @@ static void flow_done(cbacc_fetcher *f, struct req *r, CURLcode cc, long status)
     if (status == 304 && fl->has_good) {
         if (r->etag[0])
             snprintf(fl->etag, sizeof fl->etag, "%s", r->etag);
+        if (r->last_modified[0])
+            snprintf(fl->last_modified, sizeof fl->last_modified, "%s", r->last_modified);
         flog(f, LOG_DEBUG, "metadata for %s: not modified (304), next refresh in %llu ms", sgtext(&fl->sg, t),
              (unsigned long long)(delay / CBACC_NS_PER_MS));
         flow_result(f, fl, CBACC_MD_VALID, NULL, 0, delay);
@@ -1271,6 +1282,7 @@ static void flow_done(cbacc_fetcher *f, struct req *r, CURLcode cc, long status)
             sv->layout_known = 1;
         }
         snprintf(fl->etag, sizeof fl->etag, "%s", r->etag);
+        snprintf(fl->last_modified, sizeof fl->last_modified, "%s", r->last_modified);
         flog(f, LOG_INFO, "metadata for %s: %s, priority %u (from %s), next refresh in %llu ms",
              sgtext(&fl->sg, t), cbacc_rate_format(md.bps, rate, sizeof rate), md.priority,
              md.leaf == CBACC_LEAF_MAX_SPEED ? "max-speed" : md.leaf == CBACC_LEAF_MAX_BITS_PER_SECOND ? "max-bits-per-second" : "udp-stream sum",

@@ -52,7 +52,8 @@ size_t cbacc_srv_order(struct cbacc_srv *srv, size_t n, cbacc_random_fn random, 
     for (size_t i = 0; i < n; i++)
         if (srv[i].target[0] != '\0' && strcmp(srv[i].target, ".") != 0)
             srv[m++] = srv[i];
-    qsort(srv, m, sizeof *srv, cmp_srv_prio);
+    if (m > 1)
+        qsort(srv, m, sizeof *srv, cmp_srv_prio);
     for (size_t s = 0; s < m;) {
         size_t e = s;
         while (e < m && srv[e].priority == srv[s].priority)

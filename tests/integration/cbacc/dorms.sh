@@ -161,7 +161,7 @@ pid $W/nginx.pid;
 error_log $W/logs/error.log warn;
 events { worker_connections 256; }
 http {
-    log_format dorms '\$server_port \$connection \$connection_requests \$server_protocol "\$request" \$status "\$http_if_none_match" "\$http_accept" \$server_addr';
+    log_format dorms '\$server_port \$connection \$connection_requests \$server_protocol "\$request" \$status "\$http_if_none_match" "\$http_accept" \$server_addr "\$http_if_modified_since"';
     access_log $W/logs/access.log dorms;
     client_body_temp_path $W/temp/body;  proxy_temp_path $W/temp/proxy;
     fastcgi_temp_path $W/temp/fastcgi;   uwsgi_temp_path $W/temp/uwsgi;  scgi_temp_path $W/temp/scgi;
@@ -178,6 +178,12 @@ http {
         ssl_certificate $W/pki/server.crt;  ssl_certificate_key $W/pki/server.key;
         location = /.well-known/host-meta { default_type application/xrd+xml; }
         location /restconf/data/ietf-dorms:dorms/metadata/sender=10.9.0.1/group=232.1.2.1/ { $refresh error_page 404 /errors/404.json; }
+        # no ETag here: revalidation must fall back to If-Modified-Since
+        location /restconf/data/ietf-dorms:dorms/metadata/sender=10.9.0.1/group=232.1.2.2/ {
+            etag off;
+            add_header Cache-Control "max-age=5" always;
+            try_files \$uri =404;
+        }
         location /restconf/ {
             limit_except GET HEAD { deny all; }
             add_header Cache-Control "no-cache" always;
@@ -282,7 +288,7 @@ fi
 "$CBACC" --show --cacert "$W/pki/ca.crt" --dns-server 127.0.0.1:9 --dorms '10.9.0.0/24=https://[::1]:8443' \
   10.9.0.1,232.1.1.1 > "$W/show6b.out" 2> "$W/show6b.err"
 check "override over IPv6: metadata valid" grep -q "^10.9.0.1,232.1.1.1 metadata valid 2000000 bit/s.*url https://\[::1\]:8443/restconf/" "$W/show6b.out"
-check "override over IPv6: nginx saw the requests on ::1" grep -q 'ietf-cbacc:cbacc HTTP/2.0" 200 .* ::1$' "$W/logs/access.log"
+check "override over IPv6: nginx saw the requests on ::1" grep -q 'ietf-cbacc:cbacc HTTP/2.0" 200 .* ::1 "' "$W/logs/access.log"
 
 # ---- 3. --once: admission with populations, flows without metadata, --default ---------------
 printf '%s\n' '# test input' '10.9.0.1,232.1.1.1,3' '10.9.0.1,232.1.1.2' '2001:db8:9::a,ff3e::1' '10.9.0.7,232.1.1.1' \
@@ -326,6 +332,8 @@ check "watch: both flows admitted (5 Mbit/s within 6M)" wait_for 20 out_is "$bot
 check "watch: no empty output written while the first metadata was on its way" bash -c "! grep -q 'wrote 0 admitted' '$W/watch.err'"
 revalidated() { grep -q 'group=232.1.2.1/ietf-cbacc:cbacc HTTP/2.0" 304 "[^-]' "$W/logs/access.log"; }
 check "watch: refresh after max-age with If-None-Match: 304 in nginx's access log" wait_for 20 revalidated
+revalidated_ims() { grep -q 'group=232.1.2.2/ietf-cbacc:cbacc HTTP/2.0" 304 "-" .* "[A-Z][a-z][a-z], [0-9]' "$W/logs/access.log"; }
+check "watch: without an ETag, If-Modified-Since gives 304" wait_for 20 revalidated_ims
 check "watch: the 304 came on the same connection" [ "$(awk '$1 == 8443 { print $2 }' "$W/logs/access.log" | sort -u | wc -l)" = 1 ]
 put "$D/sender=10.9.0.1/group=232.1.2.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":5000}}'
 chmod 644 "$D/sender=10.9.0.1/group=232.1.2.1/ietf-cbacc:cbacc"
@@ -352,6 +360,7 @@ rc=$?
 CBACC_PID=
 check "watch: SIGTERM exits 0" [ "$rc" = 0 ]
 
+check "no sanitizer report in any cbacc log" bash -c "! grep -lE 'runtime error|AddressSanitizer|LeakSanitizer' '$W'/*.err"
 if [ "$failures" -ne 0 ] || [ -n "${CBACC_TEST_VERBOSE:-}" ]; then
   echo "---- watch log"; cat "$W/watch.err"
   echo "---- show log"; cat "$W/show.err"
