@@ -64,6 +64,8 @@ struct app {
     uint64_t now, first_at, last_at;
     FILE *out;
     int udp_fd;
+    struct sockaddr_storage udp_dst;
+    socklen_t udp_dst_len;
     FILE *pcap;
     int tun_fd;
     uint64_t out_errors;
@@ -135,7 +137,8 @@ static void on_data(void *user, const amt_data *d)
     app->last_at = app->now;
     if (app->out && d->has_udp && fwrite(d->payload, 1, d->payload_len, app->out) != d->payload_len)
         app->out_errors++;
-    if (app->udp_fd >= 0 && d->has_udp && send(app->udp_fd, d->payload, d->payload_len, MSG_DONTWAIT) < 0)
+    if (app->udp_fd >= 0 && d->has_udp && sendto(app->udp_fd, d->payload, d->payload_len, MSG_DONTWAIT,
+                                                    (struct sockaddr *)&app->udp_dst, app->udp_dst_len) < 0)
         app->out_errors++;
     if (app->pcap)
         pcap_record(app->pcap, d->ip, d->ip_len);
@@ -295,7 +298,7 @@ static int resolve(const char *name, amt_addr *out)
     return ok;
 }
 
-static int open_udp_output(const char *spec)
+static int open_udp_output(struct app *app, const char *spec)
 {
     char host[256];
     const char *colon = strrchr(spec, ':');
@@ -311,10 +314,12 @@ static int open_udp_output(const char *spec)
     struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
     if (getaddrinfo(h, colon + 1, &hints, &res) != 0 || !res)
         return -1;
+    /* Not connected: a connected socket would turn each ICMP port unreachable from a
+     * receiver that is not listening yet into a failure of the next send. */
     int fd = socket(res->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    if (fd >= 0 && connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
-        close(fd);
-        fd = -1;
+    if (fd >= 0) {
+        memcpy(&app->udp_dst, res->ai_addr, res->ai_addrlen);
+        app->udp_dst_len = res->ai_addrlen;
     }
     freeaddrinfo(res);
     return fd;
@@ -481,7 +486,7 @@ int main(int argc, char **argv)
             return MC_EXIT_RUNTIME;
         }
     }
-    if (udp && (app->udp_fd = open_udp_output(udp)) < 0) {
+    if (udp && (app->udp_fd = open_udp_output(app, udp)) < 0) {
         mc_err("--udp %s: cannot resolve or connect", udp);
         return MC_EXIT_RUNTIME;
     }

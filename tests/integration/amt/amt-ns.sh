@@ -89,7 +89,7 @@ setup() {
 }
 
 start_capture() {
-    ip netns exec "$GW" tcpdump -i gw0 -s 0 -U -n -w "$W/gw0.pcap" udp port 2268 2>"$W/tcpdump.log" &
+    ip netns exec "$GW" tcpdump --immediate-mode -i gw0 -s 0 -U -n -w "$W/gw0.pcap" udp port 2268 2>"$W/tcpdump.log" &
     PIDS="$PIDS $!"
     CAP=$!
     # Bounded wait for tcpdump to be listening.
@@ -351,6 +351,41 @@ silent|restart|close)
     stop_relay
     [ "$(relay_stat rejected)" = 0 ] || fail "relay rejected messages"
     echo "ok: $CASE: relay lost $lost time(s), recovered, received up to the last datagram"
+    ;;
+outputs)
+    # --anycast, -P filter, -o - (data only on stdout), --udp, --pcap, -i text stats on
+    # stderr, and SIGINT leaving the channel.
+    ip -n "$RLY" addr add 192.52.193.1/32 dev lo
+    start_relay --qqic 3 --mrc 10 -l 192.52.193.1
+    ip netns exec "$GW" tcpdump --immediate-mode -i lo -s 0 -U -n -w "$W/udp.pcap" udp port 6000 2>"$W/tcpdump-lo.log" &
+    CAP=$!
+    PIDS="$PIDS $CAP"
+    wait_log "$W/tcpdump-lo.log" "listening on" 50
+    ip netns exec "$GW" "$AMT_JOIN" --retry 0.2 --anycast -P 5001 -o - --udp 127.0.0.1:6000 \
+        --pcap "$W/inner.pcap" -i 1 10.2.2.1 232.1.1.1 >"$W/stdout.bin" 2>"$W/join.log" &
+    JOIN=$!
+    PIDS="$PIDS $JOIN"
+    wait_log "$W/relay.log" "join 10.2.2.1,232.1.1.1" || fail "no join through the anycast address"
+    in_ns "$SRC" "$MC_SEND" -s 10.2.2.1 -g 232.1.1.1 -p 5001 -c 40 -i 20000 -z 100 -d "$W/sent.bin" >/dev/null ||
+        fail "sender failed"
+    in_ns "$SRC" "$MC_SEND" -s 10.2.2.1 -g 232.1.1.1 -p 5002 -c 30 -i 20000 -z 100 >/dev/null ||
+        fail "sender failed"
+    wait_log "$W/join.log" "joined 10.2.2.1,232.1.1.1 for [0-9]*s, 40 pkts received" 50 ||
+        fail "no interval statistics line with 40 packets on stderr"
+    kill -INT "$JOIN"
+    wait_join
+    [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC after SIGINT"
+    wait_log "$W/relay.log" "leave 10.2.2.1,232.1.1.1 .*(block)" 30 || fail "no leave after SIGINT"
+    cmp -s "$W/sent.bin" "$W/stdout.bin" || fail "stdout is not exactly the port-5001 payloads"
+    kill -TERM "$CAP"
+    sleep 0.3
+    n=$(tshark -r "$W/inner.pcap" -Y "udp.dstport == 5001 && ip.dst == 232.1.1.1" 2>/dev/null | wc -l)
+    all=$(tshark -r "$W/inner.pcap" 2>/dev/null | wc -l)
+    [ "$n" = 40 ] && [ "$all" = 40 ] || fail "--pcap holds $all datagrams, $n to port 5001 (want 40, 40)"
+    u=$(tshark -r "$W/udp.pcap" -Y "udp.length == 108" 2>/dev/null | wc -l)
+    [ "$u" = 40 ] || fail "--udp re-sent $u payloads (want 40)"
+    stop_relay
+    echo "ok: anycast, port filter, stdout, --udp, --pcap, interval stats and SIGINT leave"
     ;;
 *)
     echo "unknown case $CASE"
