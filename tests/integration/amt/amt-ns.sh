@@ -232,11 +232,14 @@ basic|ipv6)
     tshark_check 1 2 3 4 5 6
     echo "ok: $N packets, identical content, $cycles request cycles, leave seen"
     ;;
-mixed)
-    # IPv4 and IPv6 channels on one IPv6 tunnel; the relay answers P=1 with IGMP (quirk).
+mixed|mixed4)
+    # IPv4 and IPv6 channels on one IPv6 (mixed) or IPv4 (mixed4) tunnel; the relay
+    # answers P=1 with IGMP (amtrelayd quirk) and sends IHL 5 queries.
+    DISC=fd00:99::1
+    [ "$CASE" = mixed4 ] && DISC=10.99.0.1
     start_capture
     start_relay --qqic 3 --mrc 10 --zero-csum6 --ignore-p --ihl5
-    join_bg -r fd00:99::1 -d 40 -c 100 -o "$W/recv.bin" 10.2.2.1 232.1.1.1 fd00:2::1 ff3e::8000:1
+    join_bg -r $DISC -d 40 -c 100 -o "$W/recv.bin" 10.2.2.1 232.1.1.1 fd00:2::1 ff3e::8000:1
     wait_log "$W/relay.log" "join fd00:2::1,ff3e::8000:1" || fail "relay never saw the IPv6 join"
     wait_log "$W/relay.log" "join 10.2.2.1,232.1.1.1" || fail "relay never saw the IPv4 join"
     send 10.2.2.1 232.1.1.1 50 20000 "$W/sent4.bin" || fail "sender failed"
@@ -248,7 +251,7 @@ mixed)
     stop_relay
     [ "$(relay_stat rejected)" = 0 ] || fail "relay rejected messages"
     tshark_check 1 2 3 4 5 6
-    echo "ok: IPv4 and IPv6 data over an IPv6 tunnel, IHL 5 query, P flag ignored by the relay"
+    echo "ok: IPv4 and IPv6 data over the $DISC tunnel, IHL 5 query, P flag ignored by the relay"
     ;;
 tun)
     ip -n "$GW" tuntap add dev amttun0 mode tun || fail "tuntap"

@@ -60,7 +60,10 @@ pl=b'hello'
 udp=struct.pack('!HHHH',5000,5001,8+len(pl),0)+pl
 d4=ip4('10.2.2.1','232.1.1.1',17,udp,ra=False,tos=0,ttl=64)
 c('golden_data_v4',bytes([6,0])+d4)
-udp6=struct.pack('!HHHH',5000,5001,8+len(pl),0x1234)+pl
+udp6=bytearray(struct.pack('!HHHH',5000,5001,8+len(pl),0)+pl)
+ph6=a6('2001:db8::1')+a6('ff3e::8000:1')+struct.pack('!I',len(udp6))+b'\0\0\0\x11'
+struct.pack_into('!H',udp6,6,csum(ph6+bytes(udp6)))
+udp6=bytes(udp6)
 d6=struct.pack('!IHBB16s16s',0x60000000,len(udp6),17,64,a6('2001:db8::1'),a6('ff3e::8000:1'))+udp6
 c('golden_data_v6',bytes([6,0])+d6)
 c('golden_teardown_v6', bytes([7,0])+mac+struct.pack('!I',nonce)+struct.pack('!H',40000)+a6('2001:db8::2'))
