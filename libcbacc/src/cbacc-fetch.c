@@ -113,6 +113,9 @@ struct dns_tx {
     size_t len;
     int attempts;          /* sends of the current question */
     int hops;              /* re-queries after a cross-zone alias */
+    int tcp_fd;            /* -1, or the TCP fallback's socket */
+    uint8_t *tcp_buf;      /* query being sent, then the answer being read */
+    size_t tcp_out, tcp_done, tcp_have, tcp_want;
     uint64_t deadline;
     struct source *source;  /* SRV for a source, or */
     struct server *server;  /* A/AAAA for a server */
@@ -144,6 +147,8 @@ struct cbacc_fetcher {
     } *overrides;
     size_t noverrides;
 };
+
+static void dns_unlink(cbacc_fetcher *f, struct dns_tx *t);
 
 static uint64_t mono_now(void)
 {
@@ -432,12 +437,8 @@ void cbacc_fetcher_free(cbacc_fetcher *f)
             cbacc_free(s->servers);
             cbacc_free(s);
         }
-    while (f->dns) {
-        struct dns_tx *t = f->dns;
-        f->dns = t->next;
-        cbacc_free(t->wire);
-        cbacc_free(t);
-    }
+    while (f->dns)
+        dns_unlink(f, f->dns);
     if (f->multi) {
         curl_multi_cleanup(f->multi);
         curl_global_cleanup(); /* reference-counted: pairs with the init in _new */
@@ -820,6 +821,7 @@ static int dns_send(cbacc_fetcher *f, const char *name, uint16_t type, struct so
         return CBACC_ERR_NOMEM;
     t->id = f->next_id++;
     t->type = type;
+    t->tcp_fd = -1;
     snprintf(t->name, sizeof t->name, "%s", name);
     t->source = src;
     t->server = sv;
@@ -1082,8 +1084,95 @@ static void dns_unlink(cbacc_fetcher *f, struct dns_tx *t)
             *pp = t->next;
             break;
         }
+    if (t->tcp_fd >= 0) {
+        epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->tcp_fd, NULL);
+        close(t->tcp_fd);
+    }
+    cbacc_free(t->tcp_buf);
     cbacc_free(t->wire);
     cbacc_free(t);
+}
+
+/* RFC 7766 §5: a truncated UDP answer is retried over TCP (2-byte length prefix). */
+static int dns_tcp_start(cbacc_fetcher *f, struct dns_tx *t)
+{
+    t->tcp_buf = cbacc_malloc(t->len + 2);
+    if (!t->tcp_buf)
+        return CBACC_ERR_NOMEM;
+    t->tcp_buf[0] = (uint8_t)(t->len >> 8);
+    t->tcp_buf[1] = (uint8_t)t->len;
+    memcpy(t->tcp_buf + 2, t->wire, t->len);
+    t->tcp_out = t->len + 2;
+    t->tcp_done = 0;
+    t->tcp_fd = socket(f->dns_addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (t->tcp_fd < 0)
+        return -errno;
+    if (connect(t->tcp_fd, (struct sockaddr *)&f->dns_addr, f->dns_addrlen) != 0 && errno != EINPROGRESS)
+        return -errno;
+    struct epoll_event ev = {.events = EPOLLOUT | EPOLLIN, .data.fd = t->tcp_fd};
+    if (epoll_ctl(f->epfd, EPOLL_CTL_ADD, t->tcp_fd, &ev) != 0)
+        return -errno;
+    t->deadline = f->now + f->s.dns_timeout_ns;
+    return 0;
+}
+
+/* Handles one DNS message for t.  Returns 1 when t is finished (the caller unlinks it). */
+static int dns_answer(cbacc_fetcher *f, struct dns_tx *t, const uint8_t *buf, size_t n)
+{
+    struct cbacc_dns_answer ans;
+    int rc = cbacc_dns_parse(buf, n, t->name, t->type, t->id, &ans);
+    if (rc == CBACC_ERR_DNS) {
+        flog(f, LOG_WARNING, "DNS reply for %s: malformed or not matching the query; ignored", t->name);
+        return t->tcp_fd >= 0; /* over TCP there is no second chance */
+    }
+    if (rc == 0 && ans.truncated) {
+        cbacc_dns_answer_clear(&ans);
+        if (t->tcp_fd >= 0) {
+            rc = CBACC_ERR_DNS; /* truncated over TCP: malformed */
+        } else {
+            flog(f, LOG_DEBUG, "DNS reply for %s truncated: asking again over TCP", t->name);
+            int trc = dns_tcp_start(f, t);
+            if (trc == 0)
+                return 0;
+            flog(f, LOG_WARNING, "DNS query %s over TCP: %s", t->name, cbacc_strerror(trc));
+            rc = CBACC_ERR_DNS;
+        }
+    }
+    if (rc == 0 && ans.requery[0] && t->hops < 8) {
+        /* Alias into another zone: ask for the target (counted against the same tx). */
+        flog(f, LOG_DEBUG, "DNS %s: alias to %s, asking again", t->name, ans.requery);
+        uint8_t *w;
+        size_t wl;
+        uint16_t id = ++f->next_id;
+        if (cbacc_dns_build_query(ans.requery, t->type, id, &w, &wl) == 0) {
+            cbacc_free(t->wire);
+            t->wire = w;
+            t->len = wl;
+            t->id = id;
+            t->attempts = 1;
+            t->hops++;
+            snprintf(t->name, sizeof t->name, "%s", ans.requery);
+            t->deadline = f->now + f->s.dns_timeout_ns;
+            if (t->tcp_fd >= 0) { /* the alias is asked over UDP first, like any question */
+                epoll_ctl(f->epfd, EPOLL_CTL_DEL, t->tcp_fd, NULL);
+                close(t->tcp_fd);
+                t->tcp_fd = -1;
+                cbacc_free(t->tcp_buf);
+                t->tcp_buf = NULL;
+            }
+            if (send(f->dns_fd, t->wire, t->len, 0) < 0)
+                flog(f, LOG_WARNING, "DNS query %s: send: %s", t->name, strerror(errno));
+            cbacc_dns_answer_clear(&ans);
+            return 0;
+        }
+        cbacc_dns_answer_clear(&ans);
+        rc = CBACC_ERR_DNS;
+    }
+    int err = rc ? rc : ans.requery[0] ? CBACC_ERR_DNS : ans.rcode_error;
+    dns_done(f, t, rc ? NULL : &ans, err);
+    if (rc == 0)
+        cbacc_dns_answer_clear(&ans);
+    return 1;
 }
 
 static void dns_read(cbacc_fetcher *f)
@@ -1097,48 +1186,68 @@ static void dns_read(cbacc_fetcher *f)
             continue;
         uint16_t id = (uint16_t)(buf[0] << 8 | buf[1]);
         struct dns_tx *t = f->dns;
-        while (t && t->id != id)
+        while (t && (t->id != id || t->tcp_fd >= 0))
             t = t->next;
-        if (!t)
-            continue;
-        struct cbacc_dns_answer ans;
-        int rc = cbacc_dns_parse(buf, (size_t)n, t->name, t->type, t->id, &ans);
-        if (rc == CBACC_ERR_DNS) {
-            flog(f, LOG_WARNING, "DNS reply for %s: malformed or not matching the query; ignored", t->name);
-            continue;
+        if (t && dns_answer(f, t, buf, (size_t)n))
+            dns_unlink(f, t);
+    }
+}
+
+/* Drives one TCP fallback: send the query, read the 2-byte length, then the message. */
+static void dns_tcp_io(cbacc_fetcher *f, struct dns_tx *t, uint32_t events)
+{
+    if (t->tcp_done < t->tcp_out) {
+        ssize_t n = send(t->tcp_fd, t->tcp_buf + t->tcp_done, t->tcp_out - t->tcp_done, MSG_NOSIGNAL);
+        if (n < 0 && errno != EAGAIN && errno != EINPROGRESS && errno != ENOTCONN) {
+            flog(f, LOG_WARNING, "DNS query %s over TCP: %s", t->name, strerror(errno));
+            dns_done(f, t, NULL, CBACC_ERR_DNS);
+            dns_unlink(f, t);
+            return;
         }
-        if (rc == 0 && ans.truncated && ans.nsrv == 0 && ans.naddr == 0) {
-            flog(f, LOG_WARNING, "DNS reply for %s truncated (TCP is not used)", t->name);
-            rc = CBACC_ERR_DNS;
+        if (n > 0)
+            t->tcp_done += (size_t)n;
+        if (t->tcp_done == t->tcp_out) {
+            /* Sent: from now on the buffer receives the answer. */
+            struct epoll_event ev = {.events = EPOLLIN, .data.fd = t->tcp_fd};
+            epoll_ctl(f->epfd, EPOLL_CTL_MOD, t->tcp_fd, &ev);
+            cbacc_free(t->tcp_buf);
+            t->tcp_buf = NULL;
+            t->tcp_have = 0;
+            t->tcp_want = 2;
         }
-        if (rc == 0 && ans.requery[0] && t->hops < 8) {
-            /* Alias into another zone: ask for the target (counted against the same tx). */
-            flog(f, LOG_DEBUG, "DNS %s: alias to %s, asking again", t->name, ans.requery);
-            uint8_t *w;
-            size_t wl;
-            f->next_id++;
-            if (cbacc_dns_build_query(ans.requery, t->type, f->next_id, &w, &wl) == 0) {
-                cbacc_free(t->wire);
-                t->wire = w;
-                t->len = wl;
-                t->id = f->next_id;
-                t->attempts = 1;
-                t->hops++;
-                snprintf(t->name, sizeof t->name, "%s", ans.requery);
-                t->deadline = f->now + f->s.dns_timeout_ns;
-                if (send(f->dns_fd, t->wire, t->len, 0) < 0)
-                    flog(f, LOG_WARNING, "DNS query %s: send: %s", t->name, strerror(errno));
-                cbacc_dns_answer_clear(&ans);
-                continue;
+        return;
+    }
+    if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+        return;
+    for (int round = 0; round < 2; round++) {
+        if (!t->tcp_buf) {
+            t->tcp_buf = cbacc_malloc(65535 + 2);
+            if (!t->tcp_buf) {
+                dns_done(f, t, NULL, CBACC_ERR_NOMEM);
+                dns_unlink(f, t);
+                return;
             }
-            cbacc_dns_answer_clear(&ans);
-            rc = CBACC_ERR_DNS;
         }
-        int err = rc ? rc : ans.requery[0] ? CBACC_ERR_DNS : ans.rcode_error;
-        dns_done(f, t, rc ? NULL : &ans, err);
-        if (rc == 0)
-            cbacc_dns_answer_clear(&ans);
-        dns_unlink(f, t);
+        ssize_t n = recv(t->tcp_fd, t->tcp_buf + t->tcp_have, t->tcp_want - t->tcp_have, 0);
+        if (n < 0 && errno == EAGAIN)
+            return;
+        if (n <= 0) {
+            flog(f, LOG_WARNING, "DNS query %s over TCP: %s", t->name, n == 0 ? "connection closed" : strerror(errno));
+            dns_done(f, t, NULL, CBACC_ERR_DNS);
+            dns_unlink(f, t);
+            return;
+        }
+        t->tcp_have += (size_t)n;
+        if (t->tcp_have < t->tcp_want)
+            return;
+        if (t->tcp_want == 2) {
+            t->tcp_want = 2 + ((size_t)t->tcp_buf[0] << 8 | t->tcp_buf[1]);
+            if (t->tcp_want > 2)
+                continue;
+        }
+        if (dns_answer(f, t, t->tcp_buf + 2, t->tcp_want - 2))
+            dns_unlink(f, t);
+        return;
     }
 }
 
@@ -1148,14 +1257,17 @@ static void dns_timeouts(cbacc_fetcher *f)
         n = t->next;
         if (t->deadline > f->now)
             continue;
-        if (t->attempts < DNS_ATTEMPTS) {
+        if (t->tcp_fd < 0 && t->attempts < DNS_ATTEMPTS) {
             t->attempts++;
             t->deadline = f->now + f->s.dns_timeout_ns;
             if (send(f->dns_fd, t->wire, t->len, 0) < 0)
                 flog(f, LOG_WARNING, "DNS query %s: send: %s", t->name, strerror(errno));
             continue;
         }
-        flog(f, LOG_WARNING, "DNS query %s: no answer after %d attempts", t->name, t->attempts);
+        if (t->tcp_fd >= 0)
+            flog(f, LOG_WARNING, "DNS query %s: no answer over TCP", t->name);
+        else
+            flog(f, LOG_WARNING, "DNS query %s: no answer after %d attempts", t->name, t->attempts);
         dns_done(f, t, NULL, CBACC_ERR_DNS);
         dns_unlink(f, t);
     }
@@ -1368,6 +1480,13 @@ int cbacc_fetcher_process(cbacc_fetcher *f, uint64_t now)
         for (int i = 0; i < n; i++) {
             if (ev[i].data.fd == f->dns_fd) {
                 dns_read(f);
+                continue;
+            }
+            struct dns_tx *t = f->dns;
+            while (t && t->tcp_fd != ev[i].data.fd)
+                t = t->next;
+            if (t) {
+                dns_tcp_io(f, t, ev[i].events);
                 continue;
             }
             int flags = (ev[i].events & EPOLLIN ? CURL_CSELECT_IN : 0) | (ev[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0)

@@ -78,7 +78,13 @@ _dorms._tcp.6      IN SRV 10 1 8443 dorms-restconf.example.com.
 _dorms._tcp.8      IN SRV 0 0 0 .
 _dorms._tcp.9      IN CNAME _dorms._tcp.9.0-63
 _dorms._tcp.9.0-63 IN SRV 0 1 8443 dorms-restconf.example.com.
+_dorms._tcp.10     IN SRV 0 1 8443 dorms-restconf.example.com.
 EOF
+# 10.9.0.10: 40 more (unused, lower-priority) targets make the answer larger than an EDNS
+# UDP reply may be (1232 bytes): the client must retry over TCP (RFC 7766).
+for i in $(seq 40); do
+  printf '_dorms._tcp.10 IN SRV 10 1 8443 backup-%02d-with-a-long-name-to-fill-the-answer.example.com.\n' "$i"
+done >> "$W/zones/v4.zone"
 cat > "$W/zones/v6.zone" <<EOF
 \$ORIGIN $V6ZONE.
 \$TTL 300
@@ -140,6 +146,7 @@ put "$D/sender=10.9.0.2/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{
 put "$D/sender=10.9.0.3/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.5/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.6/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1000}}'
+put "$D/sender=10.9.0.10/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":700}}'
 put "$D/sender=10.9.0.9/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1500}}'
 put "$D/sender=2001:db8:9::a/group=ff3e::1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":500}}'
 # The watch test's flow: refreshed every 5 s (max-age=5), then rewritten.
@@ -271,6 +278,12 @@ reqs=$(awk '$1 == 8443' "$W/logs/access.log" | wc -l)
 reused() { [ "$conns" = 1 ] && [ "$reqs" -ge 7 ]; }
 check "one reused connection to the good server ($reqs requests on $conns connection)" reused
 check "SRV discovery once per source, not per flow" [ "$(grep -c 'DORMS discovery for 10.9.0.1:' "$W/show.err")" = 1 ]
+
+# ---- 1b. an SRV answer too big for UDP: TCP fallback against BIND -------------------------
+"$CBACC" --show -v "${COMMON[@]}" 10.9.0.10,232.1.1.1 > "$W/showtc.out" 2> "$W/showtc.err"
+check "truncated SRV answer: retried over TCP" grep -q "_dorms._tcp.10.0.9.10.in-addr.arpa.* truncated: asking again over TCP" "$W/showtc.err"
+check "truncated SRV answer: metadata from the priority-0 server" grep -q "^10.9.0.10,232.1.1.1 metadata valid 700000 bit/s" "$W/showtc.out"
+check "truncated SRV answer: all 41 records read" grep -q "DORMS discovery for 10.9.0.10: 41 server(s), first dorms-restconf.example.com:8443" "$W/showtc.err"
 
 # ---- 2. IPv6: source, reverse zone, DNS server over IPv6, AAAA for the server --------------
 "$CBACC" --show --json --dns-server '[::1]:5350' --cacert "$W/pki/ca.crt" --wait 20 2001:db8:9::a,ff3e::1 \

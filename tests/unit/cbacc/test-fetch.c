@@ -46,12 +46,15 @@ static uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * CBACC_NS_PER_S + (uint64_t)ts.tv_nsec;
 }
 
-enum script { SILENT, WRONG_ID_THEN_NXDOMAIN, SERVFAIL };
+enum script { SILENT, WRONG_ID_THEN_NXDOMAIN, SERVFAIL, TRUNCATED_THEN_TCP };
 
 struct peer {
     int fd;
+    int tcp_listen, tcp_conn; /* TRUNCATED_THEN_TCP: the TCP side on the same port */
+    uint8_t tcp_in[600];
+    size_t tcp_have;
     char addr[32];
-    int queries;
+    int queries, tcp_queries;
     enum script script;
 };
 
@@ -59,27 +62,56 @@ static void peer_open(struct peer *p, enum script s)
 {
     memset(p, 0, sizeof *p);
     p->script = s;
-    p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
-    assert_true(p->fd >= 0);
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof a), 0);
-    socklen_t al = sizeof a;
-    getsockname(p->fd, (struct sockaddr *)&a, &al);
-    snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", ntohs(a.sin_port));
+    p->tcp_listen = p->tcp_conn = -1;
+    for (int tries = 0; tries < 20; tries++) {
+        p->fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+        assert_true(p->fd >= 0);
+        struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+        assert_int_equal(bind(p->fd, (struct sockaddr *)&a, sizeof a), 0);
+        socklen_t al = sizeof a;
+        getsockname(p->fd, (struct sockaddr *)&a, &al);
+        snprintf(p->addr, sizeof p->addr, "127.0.0.1:%u", ntohs(a.sin_port));
+        if (s != TRUNCATED_THEN_TCP)
+            return;
+        /* The same port number over TCP (usually free: a separate namespace). */
+        p->tcp_listen = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        if (bind(p->tcp_listen, (struct sockaddr *)&a, sizeof a) == 0 && listen(p->tcp_listen, 4) == 0)
+            return;
+        close(p->tcp_listen);
+        close(p->fd);
+    }
+    fail_msg("no port free for both UDP and TCP");
 }
 
+static void peer_close(struct peer *p)
+{
+    close(p->fd);
+    if (p->tcp_listen >= 0)
+        close(p->tcp_listen);
+    if (p->tcp_conn >= 0)
+        close(p->tcp_conn);
+}
+
+/* Sends a reply to query q: over UDP to from, or over the TCP connection (from NULL). */
 static void reply(struct peer *p, const uint8_t *q, size_t n, struct sockaddr_in *from, uint16_t id,
-                  ldns_pkt_rcode rcode)
+                  ldns_pkt_rcode rcode, bool tc)
 {
     ldns_pkt *pkt = NULL;
     assert_int_equal(ldns_wire2pkt(&pkt, q, n), LDNS_STATUS_OK);
     ldns_pkt_set_id(pkt, id);
     ldns_pkt_set_qr(pkt, true);
+    ldns_pkt_set_tc(pkt, tc);
     ldns_pkt_set_rcode(pkt, (uint8_t)rcode);
     uint8_t *w = NULL;
     size_t wl = 0;
     assert_int_equal(ldns_pkt2wire(&w, pkt, &wl), LDNS_STATUS_OK);
-    sendto(p->fd, w, wl, 0, (struct sockaddr *)from, sizeof *from);
+    if (from) {
+        sendto(p->fd, w, wl, 0, (struct sockaddr *)from, sizeof *from);
+    } else {
+        uint8_t len[2] = {(uint8_t)(wl >> 8), (uint8_t)wl};
+        assert_int_equal(send(p->tcp_conn, len, 2, 0), 2);
+        assert_int_equal(send(p->tcp_conn, w, wl, 0), (ssize_t)wl);
+    }
     free(w);
     ldns_pkt_free(pkt);
 }
@@ -94,12 +126,32 @@ static void peer_serve(struct peer *p)
         p->queries++;
         uint16_t id = (uint16_t)(buf[0] << 8 | buf[1]);
         if (p->script == WRONG_ID_THEN_NXDOMAIN) {
-            reply(p, buf, (size_t)n, &from, (uint16_t)(id + 1), LDNS_RCODE_NXDOMAIN);
-            reply(p, buf, (size_t)n, &from, id, LDNS_RCODE_NXDOMAIN);
+            reply(p, buf, (size_t)n, &from, (uint16_t)(id + 1), LDNS_RCODE_NXDOMAIN, false);
+            reply(p, buf, (size_t)n, &from, id, LDNS_RCODE_NXDOMAIN, false);
         } else if (p->script == SERVFAIL) {
-            reply(p, buf, (size_t)n, &from, id, LDNS_RCODE_SERVFAIL);
+            reply(p, buf, (size_t)n, &from, id, LDNS_RCODE_SERVFAIL, false);
+        } else if (p->script == TRUNCATED_THEN_TCP) {
+            reply(p, buf, (size_t)n, &from, id, LDNS_RCODE_NOERROR, true);
         }
         fl = sizeof from;
+    }
+    if (p->tcp_listen < 0)
+        return;
+    if (p->tcp_conn < 0)
+        p->tcp_conn = accept4(p->tcp_listen, NULL, NULL, SOCK_NONBLOCK);
+    if (p->tcp_conn < 0)
+        return;
+    n = recv(p->tcp_conn, p->tcp_in + p->tcp_have, sizeof p->tcp_in - p->tcp_have, 0);
+    if (n > 0)
+        p->tcp_have += (size_t)n;
+    size_t want = p->tcp_have >= 2 ? 2 + ((size_t)p->tcp_in[0] << 8 | p->tcp_in[1]) : SIZE_MAX;
+    if (p->tcp_have >= want) {
+        p->tcp_queries++;
+        uint16_t id = (uint16_t)(p->tcp_in[2] << 8 | p->tcp_in[3]);
+        reply(p, p->tcp_in + 2, want - 2, NULL, id, LDNS_RCODE_NXDOMAIN, false);
+        close(p->tcp_conn);
+        p->tcp_conn = -1;
+        p->tcp_have = 0;
     }
 }
 
@@ -161,7 +213,7 @@ static void test_dns_silence(void **state)
     /* A retry is scheduled, so the driver has a deadline. */
     assert_true(cbacc_fetcher_get_expiry(f) != CBACC_NEVER);
     cbacc_fetcher_free(f);
-    close(p.fd);
+    peer_close(&p);
 }
 
 static void test_dns_wrong_id_then_nxdomain(void **state)
@@ -188,7 +240,7 @@ static void test_dns_wrong_id_then_nxdomain(void **state)
     assert_int_equal(cbacc_fetcher_get(f, &sg2, NULL), CBACC_ERR_NOT_FOUND);
     assert_int_equal(cbacc_fetcher_get(f, &sg, NULL), 0);
     cbacc_fetcher_free(f);
-    close(p.fd);
+    peer_close(&p);
 }
 
 static void test_dns_servfail(void **state)
@@ -206,7 +258,27 @@ static void test_dns_servfail(void **state)
     assert_int_equal(info.last_error, CBACC_ERR_DNS);
     assert_non_null(strstr(logbuf, "DORMS discovery for 192.0.2.3"));
     cbacc_fetcher_free(f);
-    close(p.fd);
+    peer_close(&p);
+}
+
+static void test_dns_truncated_then_tcp(void **state)
+{
+    (void)state;
+    struct peer p;
+    peer_open(&p, TRUNCATED_THEN_TCP);
+    cbacc_fetcher *f = make(p.addr);
+    cbacc_sg sg = sg_of("192.0.2.4,232.1.1.1");
+    assert_int_equal(cbacc_fetcher_watch(f, &sg, now_ns()), 0);
+    drive(f, &p);
+    struct cbacc_md_info info;
+    assert_int_equal(cbacc_fetcher_get(f, &sg, &info), 0);
+    assert_int_equal(info.state, CBACC_MD_NONE);
+    assert_int_equal(info.last_error, CBACC_ERR_NO_SERVER); /* the TCP answer (NXDOMAIN) counts */
+    assert_int_equal(p.queries, 1);
+    assert_int_equal(p.tcp_queries, 1);
+    assert_non_null(strstr(logbuf, "DORMS discovery for 192.0.2.4: no service (no SRV record)"));
+    cbacc_fetcher_free(f);
+    peer_close(&p);
 }
 
 static void test_override_closed_port(void **state)
@@ -234,7 +306,7 @@ static void test_override_closed_port(void **state)
     assert_int_equal(p.queries, 0); /* the override replaces DNS */
     assert_non_null(strstr(logbuf, "/restconf/data/ietf-yang-library:modules-state"));
     cbacc_fetcher_free(f);
-    close(p.fd);
+    peer_close(&p);
 }
 
 static void test_arguments(void **state)
@@ -305,6 +377,7 @@ int main(void)
         cmocka_unit_test(test_dns_silence),
         cmocka_unit_test(test_dns_wrong_id_then_nxdomain),
         cmocka_unit_test(test_dns_servfail),
+        cmocka_unit_test(test_dns_truncated_then_tcp),
         cmocka_unit_test(test_override_closed_port),
         cmocka_unit_test(test_arguments),
         cmocka_unit_test(test_alloc_failures),
