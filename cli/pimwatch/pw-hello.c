@@ -70,9 +70,12 @@ static int open6(struct pw_hello *h)
         close(fd);
         return -e;
     }
-    struct sockaddr_in6 src = {.sin6_family = AF_INET6, .sin6_scope_id = idx};
-    memcpy(&src.sin6_addr, h->ifc->v6[0].bytes, 16);
-    if (bind(fd, (struct sockaddr *)&src, sizeof src) != 0) {
+    /* Not bound to the link-local address: right after link-up it is still tentative
+     * (DAD) and bind() would fail; the kernel picks it as the source for ff02::d once it
+     * is usable.  IPV6_CHECKSUM makes the kernel fill the checksum over the source it
+     * picked (RFC 8200 §8.1 pseudo-header). */
+    int csum_offset = 2;
+    if (setsockopt(fd, IPPROTO_IPV6, IPV6_CHECKSUM, &csum_offset, sizeof csum_offset) != 0) {
         int e = errno;
         close(fd);
         return -e;

@@ -55,14 +55,14 @@ fail() {
 
 # wait_for SECONDS DESCRIPTION COMMAND...: polls every 0.2 s, bounded.
 wait_for() {
-  secs=$1 what=$2; shift 2
-  i=0 n=$((secs * 5))
-  while [ $i -lt $n ]; do
+  _secs=$1 _what=$2; shift 2
+  _i=0 _n=$((_secs * 5))
+  while [ $_i -lt $_n ]; do
     if "$@"; then return 0; fi
     sleep 0.2
-    i=$((i + 1))
+    _i=$((_i + 1))
   done
-  fail "timed out after ${secs}s waiting for $what"
+  fail "timed out after ${_secs}s waiting for $_what"
 }
 
 has_entry() { grep -qx "$S,$G" "$W/out.joinfile" 2>/dev/null; }

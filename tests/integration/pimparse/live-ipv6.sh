@@ -37,10 +37,10 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 fail() { echo "FAIL: $*"; for f in "$W"/*.log "$W"/*.txt; do [ -f "$f" ] && { echo "--- $f"; tail -40 "$f"; }; done; exit 1; }
 wait_for() {
-  secs=$1 what=$2; shift 2
-  i=0 n=$((secs * 5))
-  while [ $i -lt $n ]; do "$@" && return 0; sleep 0.2; i=$((i + 1)); done
-  fail "timed out after ${secs}s waiting for $what"
+  _secs=$1 _what=$2; shift 2
+  _i=0 _n=$((_secs * 5))
+  while [ $_i -lt $_n ]; do "$@" && return 0; sleep 0.2; _i=$((_i + 1)); done
+  fail "timed out after ${_secs}s waiting for $_what"
 }
 for n in $A $B $C; do
   ip netns add $n || fail "netns add"
