@@ -512,8 +512,8 @@ int amt_gw_leave(amt_gw *gw, uint64_t now, const amt_sg *sg_in)
     char s[AMT_ADDR_STRLEN], g[AMT_ADDR_STRLEN];
     gwlog(gw, LOG_INFO, "leave %s,%s", amt_addr_format(&sg.source, s, sizeof s),
           amt_addr_format(&sg.group, g, sizeof g));
-    /* BLOCK{S} for every channel the relay took: Teardown is not implemented
-     * everywhere (digest §7).  A channel it never took (refused, L flag) needs none. */
+    /* BLOCK{S} for every channel the relay took: amtrelayd and the kernel relay ignore
+     * Teardown (digest §7).  A channel it never took (refused, L flag) needs none. */
     if (gw->have_query && gw->ch[at].established)
         send_updates(gw, sg.group.family, AMT_BLOCK_OLD_SOURCES, &sg, false);
     memmove(&gw->ch[at], &gw->ch[at + 1], (gw->n_ch - at - 1) * sizeof *gw->ch);

@@ -24,7 +24,7 @@ if [ "$(id -u)" != 0 ] || ! command -v ip >/dev/null 2>&1; then
     echo "SKIP: the benchmark needs root (namespace, SO_RCVBUFFORCE, TUN)"
     exit 77
 fi
-W=$(mktemp -d "${TMPDIR:-/tmp}/mci-amt-bench.XXXXXX")
+W=$(mktemp -d)
 NS=mci-amt-bench-$$
 PIDS=""
 cleanup() {

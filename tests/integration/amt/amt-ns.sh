@@ -32,7 +32,7 @@ done
 
 P=mci-amt-$$
 SRC=$P-src RLY=$P-rly GW=$P-gw
-W=$(mktemp -d "${TMPDIR:-/tmp}/mci-amt.XXXXXX")
+W=$(mktemp -d)
 PIDS=""
 FAILED=0
 

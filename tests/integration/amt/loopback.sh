@@ -4,7 +4,7 @@
 # generator feeds exactly --count datagrams (exit 0).  As root it runs in its own network
 # namespace; otherwise on the host loopback.  Environment: AMT_JOIN AMT_RELAY.
 set -u
-W=$(mktemp -d "${TMPDIR:-/tmp}/mci-amt-lo.XXXXXX")
+W=$(mktemp -d)
 NS=""
 RUN=""
 PIDS=""

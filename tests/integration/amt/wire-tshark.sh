@@ -9,7 +9,7 @@ skip() {
     echo "SKIP: $*"; exit 77
 }
 command -v tshark >/dev/null 2>&1 || skip "tshark not installed"
-W=$(mktemp -d "${TMPDIR:-/tmp}/mci-amt-wire.XXXXXX")
+W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 "$WIRE_PCAP" "$W/amt.pcap" "$W/expected.txt" || { echo "FAIL: generator"; exit 1; }
 tshark -r "$W/amt.pcap" -o udp.check_checksum:TRUE -o ip.check_checksum:TRUE -T fields -E separator='|' \
