@@ -350,6 +350,13 @@ silent|restart|close)
     [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC"
     lost=$(json_field "$W/join.json" gateway relay_lost)
     [ "${lost:-0}" -ge 1 ] || fail "the gateway never noticed the fault"
+    # A closed port (close, and a restarted relay's closed relay address) shows up as an
+    # ICMP port unreachable; a silent relay as unanswered Requests.
+    case "$CASE" in
+    silent) why="requests unanswered" ;;
+    *) why="ICMP unreachable" ;;
+    esac
+    grep -q "lost ($why)" "$W/join.log" || fail "relay loss not detected by $why"
     seq=$(last_seq "$W/recv.bin" 200)
     [ "$seq" = $((N - 1)) ] || fail "last datagram received is #$seq, want #$((N - 1)) (no recovery)"
     stop_relay
