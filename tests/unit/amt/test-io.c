@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -216,6 +217,52 @@ static void test_io_v6(void **state)
     run(AF_INET6);
 }
 
+struct failing {
+    int calls, fail_at;
+};
+
+static void *f_malloc(size_t n, void *user)
+{
+    struct failing *f = user;
+    return ++f->calls == f->fail_at ? NULL : malloc(n);
+}
+
+static void *f_realloc(void *p, size_t n, void *user)
+{
+    struct failing *f = user;
+    return ++f->calls == f->fail_at ? NULL : realloc(p, n);
+}
+
+static void f_free(void *p, void *user)
+{
+    (void)user;
+    free(p);
+}
+
+static void test_io_alloc_failures(void **state)
+{
+    (void)state;
+    /* amt_io_new allocates 5 times, then the gateway twice: fail each in turn; ASan
+     * checks that nothing leaks and no descriptor is left behind. */
+    for (int fail = 1; fail <= 8; fail++) {
+        struct failing f = {0, fail};
+        amt_mem mem = {f_malloc, f_realloc, f_free, &f};
+        amt_io_settings s;
+        amt_io_settings_default(&s);
+        assert_int_equal(amt_addr_parse(&s.gw.relay.addr, "127.0.0.1"), 0);
+        s.gw.mem = &mem;
+        amt_io *io = NULL;
+        int r = amt_io_new(&io, &s);
+        if (fail <= 7) {
+            assert_int_equal(r, AMT_ERR_NOMEM);
+            assert_null(io);
+        } else {
+            assert_int_equal(r, 0);
+            amt_io_free(io);
+        }
+    }
+}
+
 static void test_io_invalid(void **state)
 {
     (void)state;
@@ -241,6 +288,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_io_v4),
         cmocka_unit_test(test_io_v6),
+        cmocka_unit_test(test_io_alloc_failures),
         cmocka_unit_test(test_io_invalid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
