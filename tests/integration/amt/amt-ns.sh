@@ -255,26 +255,36 @@ mixed|mixed4)
     echo "ok: IPv4 and IPv6 data over the $DISC tunnel, IHL 5 query, P flag ignored by the relay"
     ;;
 tun)
+    # IPv4 and IPv6 channels delivered through a TUN device to sockets joined on it.
     ip -n "$GW" tuntap add dev amttun0 mode tun || fail "tuntap"
     ip -n "$GW" addr add 10.77.0.1/24 dev amttun0
+    ip -n "$GW" addr add fd00:77::1/64 dev amttun0 nodad
     ip -n "$GW" link set amttun0 up
     in_ns "$GW" sysctl -qw net.ipv4.conf.amttun0.rp_filter=0
     start_relay --qqic 3 --mrc 10
     N=100
-    ip netns exec "$GW" "$MC_RECV" -s 10.2.2.1 -g 232.1.1.1 -I amttun0 -c $N -t 30 -d "$W/tun.bin" >"$W/recv.out" 2>"$W/recv.log" &
-    RECV=$!
-    PIDS="$PIDS $RECV"
-    wait_log "$W/recv.out" joined 50 || fail "receiver did not join on amttun0"
-    join_bg -r 10.99.0.1 -d 40 -c $N --tun amttun0 10.2.2.1 232.1.1.1
+    ip netns exec "$GW" "$MC_RECV" -s 10.2.2.1 -g 232.1.1.1 -I amttun0 -c $N -t 30 -d "$W/tun4.bin" >"$W/recv4.out" 2>"$W/recv4.log" &
+    RECV4=$!
+    ip netns exec "$GW" "$MC_RECV" -s fd00:2::1 -g ff3e::8000:1 -I amttun0 -c $N -t 30 -d "$W/tun6.bin" >"$W/recv6.out" 2>"$W/recv6.log" &
+    RECV6=$!
+    PIDS="$PIDS $RECV4 $RECV6"
+    wait_log "$W/recv4.out" joined 50 || fail "receiver did not join 10.2.2.1,232.1.1.1 on amttun0"
+    wait_log "$W/recv6.out" joined 50 || fail "receiver did not join fd00:2::1,ff3e::8000:1 on amttun0"
+    join_bg -r 10.99.0.1 -d 40 -c $((2 * N)) --tun amttun0 10.2.2.1 232.1.1.1 fd00:2::1 ff3e::8000:1
     wait_log "$W/relay.log" "join 10.2.2.1,232.1.1.1" || fail "relay never saw the join"
-    send 10.2.2.1 232.1.1.1 $N 10000 "$W/sent.bin" || fail "sender failed"
+    wait_log "$W/relay.log" "join fd00:2::1,ff3e::8000:1" || fail "relay never saw the IPv6 join"
+    send 10.2.2.1 232.1.1.1 $N 10000 "$W/sent4.bin" || fail "sender failed"
+    send fd00:2::1 ff3e::8000:1 $N 10000 "$W/sent6.bin" src0 || fail "sender failed"
     wait_join
     [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC"
-    i=0
-    while [ $i -lt 100 ] && kill -0 "$RECV" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-    wait "$RECV" || fail "the socket joined on amttun0 got $(cat "$W/recv.out")"
-    cmp -s "$W/sent.bin" "$W/tun.bin" || fail "TUN-delivered payloads differ"
-    echo "ok: $N datagrams delivered through amttun0 to a socket joined on it"
+    for f in 4 6; do
+        eval "rp=\$RECV$f"
+        i=0
+        while [ $i -lt 100 ] && kill -0 "$rp" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+        wait "$rp" || fail "the IPv$f socket joined on amttun0 got $(cat "$W/recv$f.out")"
+        cmp -s "$W/sent$f.bin" "$W/tun$f.bin" || fail "TUN-delivered IPv$f payloads differ"
+    done
+    echo "ok: $N IPv4 and $N IPv6 datagrams delivered through amttun0 to sockets joined on it"
     ;;
 gflag)
     start_capture
