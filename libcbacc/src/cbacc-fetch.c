@@ -36,6 +36,13 @@
 #define INFLIGHT_H2 64
 
 enum req_kind { REQ_HOST_META, REQ_HOST_META_JSON, REQ_MODULES, REQ_FLOW };
+
+struct flow;
+/* A FIFO of flows waiting for something (a source's discovery, a server's bootstrap or a
+ * request slot, or their turn in the run queue). */
+struct flow_queue {
+    struct flow *head, *tail;
+};
 enum srv_state { SV_NEW, SV_RESOLVING, SV_BOOTSTRAP, SV_READY, SV_FAILED };
 enum src_state { SRC_NEW, SRC_QUERYING, SRC_DONE };
 
@@ -58,6 +65,7 @@ struct server {
     int inflight;
     int multiplexed;
     struct req *boot;     /* host-meta / modules-state request in flight */
+    struct flow_queue waitq; /* flows waiting for bootstrap or a free request slot */
 };
 
 struct source {
@@ -70,6 +78,7 @@ struct source {
     size_t nservers, cur;
     uint64_t expires;
     unsigned failures;
+    struct flow_queue waitq; /* flows waiting for the SRV answer */
 };
 
 struct flow {
@@ -79,12 +88,16 @@ struct flow {
     int has_good;          /* info.md holds a last good value */
     char etag[128];
     char last_modified[64];
-    uint64_t due;          /* next fetch; CBACC_NEVER while one runs */
+    uint64_t due;          /* next fetch (the heap key) */
     unsigned failures;
     int tried_old_layout;  /* UNKNOWN layout: 2021 gave 404, 2019 being tried */
     struct req *req;
     struct server *bound;  /* server the last request went to */
-    int waiting;           /* due, but waiting for discovery, bootstrap or a request slot */
+    /* A flow is in exactly one place: in flight (req), in the due heap (heap_i > 0), or in
+     * one queue (q). */
+    size_t heap_i;         /* index in the heap + 1; 0 = not in it */
+    struct flow_queue *q;
+    struct flow *qprev, *qnext;
 };
 
 struct req {
@@ -138,6 +151,9 @@ struct cbacc_fetcher {
     uint16_t next_id;
     struct flow *flows[FLOW_BUCKETS];
     size_t nflows, npending;
+    struct flow **heap;    /* min-heap of scheduled flows by due */
+    size_t nheap, heapcap;
+    struct flow_queue runq; /* flows to (re)try at the next run_due() */
     struct source *sources[SOURCE_BUCKETS];
     struct server *servers;
     struct dns_tx *dns;
@@ -445,6 +461,7 @@ void cbacc_fetcher_free(cbacc_fetcher *f)
     }
     cbacc_free(f->overrides);
     cbacc_free(f->cacert);
+    cbacc_free(f->heap);
     if (f->dns_fd >= 0)
         close(f->dns_fd);
     if (f->epfd >= 0)
@@ -608,6 +625,109 @@ static struct server *override_for(const cbacc_fetcher *f, const cbacc_sg *sg)
 
 /* ---- flows: state changes ------------------------------------------------------------- */
 
+/* ---- flow scheduling: the due heap and the wait queues ------------------------------ */
+
+static void heap_swap(cbacc_fetcher *f, size_t a, size_t b)
+{
+    struct flow *t = f->heap[a];
+    f->heap[a] = f->heap[b];
+    f->heap[b] = t;
+    f->heap[a]->heap_i = a + 1;
+    f->heap[b]->heap_i = b + 1;
+}
+
+static void heap_up(cbacc_fetcher *f, size_t i)
+{
+    while (i > 0 && f->heap[(i - 1) / 2]->due > f->heap[i]->due) {
+        heap_swap(f, i, (i - 1) / 2);
+        i = (i - 1) / 2;
+    }
+}
+
+static void heap_down(cbacc_fetcher *f, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, m = i;
+        if (l < f->nheap && f->heap[l]->due < f->heap[m]->due)
+            m = l;
+        if (l + 1 < f->nheap && f->heap[l + 1]->due < f->heap[m]->due)
+            m = l + 1;
+        if (m == i)
+            return;
+        heap_swap(f, i, m);
+        i = m;
+    }
+}
+
+static void heap_remove(cbacc_fetcher *f, struct flow *fl)
+{
+    if (!fl->heap_i)
+        return;
+    size_t i = fl->heap_i - 1;
+    fl->heap_i = 0;
+    if (i == --f->nheap)
+        return;
+    f->heap[i] = f->heap[f->nheap];
+    f->heap[i]->heap_i = i + 1;
+    heap_up(f, i);
+    heap_down(f, f->heap[i]->heap_i - 1);
+}
+
+static void q_remove(struct flow *fl)
+{
+    struct flow_queue *q = fl->q;
+    if (!q)
+        return;
+    if (fl->qprev)
+        fl->qprev->qnext = fl->qnext;
+    else
+        q->head = fl->qnext;
+    if (fl->qnext)
+        fl->qnext->qprev = fl->qprev;
+    else
+        q->tail = fl->qprev;
+    fl->q = NULL;
+    fl->qprev = fl->qnext = NULL;
+}
+
+/* Takes fl out of wherever it waits (heap or queue). */
+static void unschedule(cbacc_fetcher *f, struct flow *fl)
+{
+    heap_remove(f, fl);
+    q_remove(fl);
+}
+
+/* Schedules fl for fetching at due.  The heap has room for every watched flow (reserved by
+ * cbacc_fetcher_watch), so this cannot fail. */
+static void schedule(cbacc_fetcher *f, struct flow *fl, uint64_t due)
+{
+    unschedule(f, fl);
+    fl->due = due;
+    f->heap[f->nheap] = fl;
+    fl->heap_i = ++f->nheap;
+    heap_up(f, f->nheap - 1);
+}
+
+static void wait_on(cbacc_fetcher *f, struct flow *fl, struct flow_queue *q)
+{
+    unschedule(f, fl);
+    fl->q = q;
+    fl->qprev = q->tail;
+    fl->qnext = NULL;
+    if (q->tail)
+        q->tail->qnext = fl;
+    else
+        q->head = fl;
+    q->tail = fl;
+}
+
+/* Moves up to max flows (SIZE_MAX: all) from q to the run queue. */
+static void wake(cbacc_fetcher *f, struct flow_queue *q, size_t max)
+{
+    while (q->head && max-- > 0)
+        wait_on(f, q->head, &f->runq);
+}
+
 static void notify(cbacc_fetcher *f, struct flow *fl)
 {
     if (f->s.update)
@@ -626,14 +746,13 @@ static void flow_result(cbacc_fetcher *f, struct flow *fl, enum cbacc_md_state s
 {
     struct cbacc_md_info old = fl->info;
     settle_pending(f, fl);
-    fl->waiting = 0;
     fl->info.state = st;
     if (md) {
         fl->info.md = *md;
         fl->has_good = 1;
     }
     fl->info.last_error = err;
-    fl->due = f->now + delay;
+    schedule(f, fl, f->now + delay);
     fl->info.next_refresh = fl->due;
     int changed = old.state != st
                   || ((st == CBACC_MD_VALID || st == CBACC_MD_STALE)
@@ -905,7 +1024,11 @@ static struct server *flow_server(cbacc_fetcher *f, struct flow *fl)
         if (src->state == SRC_NEW || (src->state == SRC_DONE && f->now >= src->expires))
             source_discover(f, src);
         if (src->state == SRC_QUERYING) {
-            fl->waiting = 1;
+            wait_on(f, fl, &src->waitq);
+            return NULL;
+        }
+        if (src->state == SRC_NEW) { /* the query could not be sent */
+            flow_transport_failure(f, fl, CBACC_ERR_NOMEM, "cannot send the SRV query");
             return NULL;
         }
         if (src->nservers == 0) {
@@ -925,10 +1048,12 @@ static struct server *flow_server(cbacc_fetcher *f, struct flow *fl)
             char why[1536];
             snprintf(why, sizeof why, "server %s unusable", sv->base);
             flow_transport_failure(f, fl, CBACC_ERR_TRANSPORT, why);
-            if (fl->due < sv->retry_at)
-                fl->due = fl->info.next_refresh = sv->retry_at;
+            if (fl->due < sv->retry_at) {
+                schedule(f, fl, sv->retry_at);
+                fl->info.next_refresh = fl->due;
+            }
         } else {
-            fl->waiting = 1;
+            wait_on(f, fl, &sv->waitq);
         }
         return NULL;
     }
@@ -941,7 +1066,7 @@ static void flow_fetch(cbacc_fetcher *f, struct flow *fl)
     if (!sv)
         return;
     if (sv->inflight >= (sv->multiplexed ? INFLIGHT_H2 : INFLIGHT_H1)) {
-        fl->waiting = 1; /* picked up when a request to this server completes */
+        wait_on(f, fl, &sv->waitq); /* woken when a request to this server completes */
         return;
     }
     enum cbacc_layout lay = sv->layout_known ? sv->layout : (fl->tried_old_layout ? CBACC_LAYOUT_2019 : CBACC_LAYOUT_2021);
@@ -957,26 +1082,38 @@ static void flow_fetch(cbacc_fetcher *f, struct flow *fl)
         flow_transport_failure(f, fl, rc, "cannot start a request");
         return;
     }
-    fl->due = CBACC_NEVER;
-    fl->waiting = 0;
+    unschedule(f, fl);
     char t[96];
     flog(f, LOG_DEBUG, "metadata for %s: GET %s%s", sgtext(&fl->sg, t), fl->info.url,
          !fl->has_good ? "" : fl->etag[0] ? " (If-None-Match)" : fl->last_modified[0] ? " (If-Modified-Since)" : "");
 }
 
-/* Starts every fetch that is due. */
+/* Starts the fetches that are due and retries the flows that were woken.  Bounded: each
+ * flow leaves the run queue or the heap top for a request, a queue or a later due time;
+ * flows re-queued while this runs wait for the next call. */
 static void run_due(cbacc_fetcher *f)
 {
-    for (size_t b = 0; b < FLOW_BUCKETS; b++)
-        for (struct flow *fl = f->flows[b]; fl; fl = fl->next)
-            if (!fl->req && (fl->waiting || fl->due <= f->now))
-                flow_fetch(f, fl);
+    struct flow_queue batch = f->runq;
+    f->runq.head = f->runq.tail = NULL;
+    for (struct flow *fl = batch.head; fl; fl = fl->qnext)
+        fl->q = &batch;
+    while (batch.head) {
+        struct flow *fl = batch.head;
+        q_remove(fl);
+        flow_fetch(f, fl);
+    }
+    /* Every flow_fetch() takes the flow off the heap top (request, queue or a later due
+     * time); the budget only guards the loop. */
+    size_t budget = f->nheap;
+    while (f->nheap && f->heap[0]->due <= f->now && budget-- > 0)
+        flow_fetch(f, f->heap[0]);
 }
 
 static void server_ready(cbacc_fetcher *f, struct server *sv)
 {
     sv->state = SV_READY;
     sv->failures = 0;
+    wake(f, &sv->waitq, SIZE_MAX);
     flog(f, LOG_INFO, "DORMS server %s ready: RESTCONF root %s, %s layout", sv->base, sv->root,
          !sv->layout_known ? "unknown (trying 2021 then 2019)"
          : sv->layout == CBACC_LAYOUT_2019 ? "2019-08-25" : "2021-07-08+");
@@ -998,7 +1135,7 @@ static void server_fail(cbacc_fetcher *f, struct server *sv, int err, const char
         for (struct source *s = f->sources[b]; s; s = s->next)
             if (s->nservers > 1 && s->servers[s->cur % s->nservers] == sv)
                 s->cur++;
-    /* Flows waiting for it are settled by the run_due() that follows every event. */
+    wake(f, &sv->waitq, SIZE_MAX); /* they learn it (or move on) at the next run_due() */
 }
 
 /* ---- DNS ---------------------------------------------------------------------------------- */
@@ -1008,6 +1145,7 @@ static void dns_done(cbacc_fetcher *f, struct dns_tx *t, const struct cbacc_dns_
     if (t->source) {
         struct source *src = t->source;
         src->state = SRC_DONE;
+        wake(f, &src->waitq, SIZE_MAX); /* retried with the outcome at the next run_due() */
         cbacc_free(src->servers);
         src->servers = NULL;
         src->nservers = src->cur = 0;
@@ -1434,11 +1572,16 @@ static void check_done(cbacc_fetcher *f)
         struct req *r = (struct req *)priv;
         if (!r)
             continue;
+        struct server *sv = r->server;
         if (r->kind == REQ_FLOW)
             flow_done(f, r, cc, status);
         else
             boot_done(f, r, cc, status);
         req_free(f, r);
+        /* A finished request frees a slot on its server for a waiting flow. */
+        int limit = sv->multiplexed ? INFLIGHT_H2 : INFLIGHT_H1;
+        if (sv->state == SV_READY && sv->inflight < limit)
+            wake(f, &sv->waitq, (size_t)(limit - sv->inflight));
     }
 }
 
@@ -1455,10 +1598,10 @@ uint64_t cbacc_fetcher_get_expiry(const cbacc_fetcher *f)
     for (const struct dns_tx *d = f->dns; d; d = d->next)
         if (d->deadline < t)
             t = d->deadline;
-    for (size_t b = 0; b < FLOW_BUCKETS; b++)
-        for (const struct flow *fl = f->flows[b]; fl; fl = fl->next)
-            if (!fl->req && !fl->waiting && fl->due < t)
-                t = fl->due;
+    if (f->runq.head)
+        return 0;
+    if (f->nheap && f->heap[0]->due < t)
+        t = f->heap[0]->due;
     return t;
 }
 
@@ -1513,12 +1656,22 @@ int cbacc_fetcher_watch(cbacc_fetcher *f, const cbacc_sg *sg, uint64_t now)
         return CBACC_ERR_INVALID;
     if (flow_find(f, sg))
         return 0;
+    if (f->heapcap < f->nflows + 1) {
+        /* Room in the heap for every watched flow, so scheduling never allocates. */
+        size_t cap = f->heapcap ? 2 * f->heapcap : 64;
+        struct flow **nh = cbacc_realloc(f->heap, cap * sizeof *nh);
+        if (!nh)
+            return CBACC_ERR_NOMEM;
+        f->heap = nh;
+        f->heapcap = cap;
+    }
     struct flow *fl = cbacc_calloc(1, sizeof *fl);
     if (!fl)
         return CBACC_ERR_NOMEM;
     fl->sg = *sg;
     fl->info.state = CBACC_MD_PENDING;
-    fl->due = now; /* fetched on the next process() */
+    f->now = now;
+    schedule(f, fl, now); /* fetched on the next process() */
     unsigned h = flow_hash(sg);
     fl->next = f->flows[h];
     f->flows[h] = fl;
@@ -1537,7 +1690,14 @@ void cbacc_fetcher_unwatch(cbacc_fetcher *f, const cbacc_sg *sg)
             continue;
         *pp = fl->next;
         settle_pending(f, fl);
-        req_free(f, fl->req);
+        unschedule(f, fl);
+        if (fl->req) {
+            struct server *sv = fl->req->server;
+            req_free(f, fl->req);
+            int limit = sv->multiplexed ? INFLIGHT_H2 : INFLIGHT_H1;
+            if (sv->state == SV_READY && sv->inflight < limit)
+                wake(f, &sv->waitq, (size_t)(limit - sv->inflight));
+        }
         cbacc_free(fl);
         f->nflows--;
         return;

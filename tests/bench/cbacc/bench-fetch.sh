@@ -2,6 +2,8 @@
 # bench-fetch.sh BENCH-FETCH — metadata of 1,000 flows from a local nginx (TLS with a test
 # CA, HTTP/2) through libcbacc, beside the peer: one `curl` command per flow in a loop, in
 # the same run.  Prints both rates and their ratio.  Port 8448.
+# CBACC_BENCH_FLOWS=N changes the flow count; CBACC_BENCH_PEER=0 skips the curl loop (for
+# looking at the library alone with large N).
 set -u
 BIN=$(realpath "$1")
 N=${CBACC_BENCH_FLOWS:-1000}
@@ -15,6 +17,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 chmod 755 "$W"
 mkdir -p "$W/pki" "$W/logs" "$W/temp" "$W/www/.well-known"
 cd "$W/pki" || exit 1
@@ -75,6 +78,7 @@ lib_ms=$(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms, .*/\1/p')
 lib_conns=$(awk '{ print $1 }' "$W/logs/access.log" | sort -u | wc -l)
 echo "  (nginx saw $(wc -l < "$W/logs/access.log") requests on $lib_conns connection(s), $(awk '{ print $2 }' "$W/logs/access.log" | sort -u | tr '\n' ' '))"
 
+[ "${CBACC_BENCH_PEER:-1}" = 0 ] && exit 0
 : > "$W/logs/access.log"
 t0=$(now)
 fail=0

@@ -26,6 +26,7 @@ cleanup() {
   rm -rf "$W"
 }
 trap cleanup EXIT
+trap 'exit 1' INT TERM
 chmod 755 "$W"
 failures=0
 ok() { echo "ok - $*"; }
