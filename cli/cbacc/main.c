@@ -441,6 +441,26 @@ static void print_decision(const struct app *a, const struct flow *fl, int verdi
     mc_out_record_end();
 }
 
+/* A restart continues the previous decision: the flows in the existing output are the
+ * incumbents (spec/joinfile.md §3.2: a restarting producer seeds its state from its file). */
+static void seed_incumbents(struct app *a)
+{
+    joinfile_set *set = NULL;
+    if (joinfile_read_file(a->jopts, a->output, &set, NULL) < 0)
+        return; /* no previous output: nothing to continue */
+    const joinfile_entry *ent;
+    size_t n;
+    cbacc_sg *sgs = NULL;
+    if (joinfile_set_entries(set, &ent, &n) == 0 && n > 0 && (sgs = calloc(n, sizeof *sgs)) != NULL) {
+        for (size_t i = 0; i < n; i++)
+            sgs[i] = sg_of_entry(&ent[i]);
+        if (cbacc_engine_set_incumbents(a->engine, sgs, n) == 0)
+            mc_info("%s: %zu flow(s) admitted before are incumbents", a->output, n);
+    }
+    free(sgs);
+    joinfile_set_free(set);
+}
+
 /* ---- main ----------------------------------------------------------------------------------- */
 
 static int run_show(struct app *a, int argc, char **argv)
@@ -633,6 +653,8 @@ int main(int argc, char **argv)
         mc_err("%s: %s", a.output, joinfile_strerror(rc));
         goto out;
     }
+    if (a.output)
+        seed_incumbents(&a);
     if (a.show || a.once) {
         a.deadline = mc_now() + a.wait_ns;
         if (mc_loop_add(a.loop, -1, wait_expiry, wait_process, &a, NULL) < 0)

@@ -140,6 +140,37 @@ int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows
     return rc;
 }
 
+int cbacc_engine_set_incumbents(cbacc_engine *e, const cbacc_sg *sgs, size_t n)
+{
+    if (!e || (n && !sgs))
+        return CBACC_ERR_INVALID;
+    size_t cap = 16;
+    while (cap < 2 * (n + e->count))
+        cap *= 2;
+    struct flow_state *next = cbacc_calloc(cap, sizeof *next);
+    if (!next)
+        return CBACC_ERR_NOMEM;
+    size_t count = 0;
+    for (size_t i = 0; i < e->cap; i++) {
+        if (!e->st[i].used)
+            continue;
+        *probe(next, cap, &e->st[i].sg) = e->st[i];
+        count++;
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct flow_state *s = probe(next, cap, &sgs[i]);
+        if (s->used)
+            continue;
+        *s = (struct flow_state){sgs[i], true, true, 0};
+        count++;
+    }
+    cbacc_free(e->st);
+    e->st = next;
+    e->cap = cap;
+    e->count = count;
+    return 0;
+}
+
 uint64_t cbacc_engine_get_expiry(const cbacc_engine *e)
 {
     return e->expiry;

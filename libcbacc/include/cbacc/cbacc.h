@@ -181,6 +181,11 @@ CBACC_EXPORT void cbacc_engine_set_limit(cbacc_engine *e, uint64_t limit_bps);
  * state is unchanged on error). */
 CBACC_EXPORT int cbacc_engine_evaluate(cbacc_engine *e, const struct cbacc_engine_flow *flows,
                                        size_t n, uint64_t now, struct cbacc_decision *decisions);
+/* Marks these (S,G)s as admitted by a previous evaluation, so they are incumbents at the
+ * next one (tie-break 4c).  For a restart: the previous output joinfile is the previous
+ * decision (spec/joinfile.md §3.2: a restarting producer seeds its state from its file).
+ * Flows already known to the engine keep their state.  Returns 0 or CBACC_ERR_NOMEM. */
+CBACC_EXPORT int cbacc_engine_set_incumbents(cbacc_engine *e, const cbacc_sg *sgs, size_t n);
 /* Earliest hold-down end still in the table (a reason to re-evaluate), or CBACC_NEVER. */
 CBACC_EXPORT uint64_t cbacc_engine_get_expiry(const cbacc_engine *e);
 

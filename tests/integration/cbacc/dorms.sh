@@ -143,6 +143,8 @@ put "$D/sender=10.9.0.1/group=232.1.1.2/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{
 put "$D/sender=10.9.0.1/group=232.1.1.3/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":'
 # 70 KiB: over the 64 KiB body cap (spec §4)
 put "$D/sender=10.9.0.1/group=232.1.1.5/ietf-cbacc:cbacc" "{\"ietf-cbacc:cbacc\":{\"max-speed\":1}}$(head -c 71680 /dev/zero | tr '\0' ' ')"
+put "$D/sender=10.9.0.1/group=232.1.1.6/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1000}}'
+put "$D/sender=10.9.0.1/group=232.1.1.7/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1000}}'
 put "$D/sender=10.9.0.2/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.3/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
 put "$D/sender=10.9.0.5/group=232.1.1.1/ietf-cbacc:cbacc" '{"ietf-cbacc:cbacc":{"max-speed":1}}'
@@ -331,6 +333,16 @@ check "--once: one log line per decision" [ "$(grep -cE 'cbacc: [0-9a-f.:]+,[0-9
 check "--once --default 100k admits the flow without metadata" grep -q "^10.9.0.7,232.1.1.1$" "$W/out2.sgs"
 "$CBACC" --once "${COMMON[@]}" -i "$W/in.sgs" -b 1k > /dev/null 2>&1
 check "--once: nothing admitted exits 3" [ $? = 3 ]
+
+# Restart: the previous output's flows are incumbents (a full tie otherwise blocks the
+# higher (S,G), 232.1.1.7).
+printf '%s\n' '10.9.0.1,232.1.1.6' '10.9.0.1,232.1.1.7' > "$W/tie.sgs"
+"$CBACC" --once "${COMMON[@]}" -i "$W/tie.sgs" -o "$W/tie-out.sgs" -b 1.5M > /dev/null 2>&1
+check "--once: full tie blocks the higher (S,G)" diff <(echo '10.9.0.1,232.1.1.6') "$W/tie-out.sgs"
+echo '10.9.0.1,232.1.1.7' > "$W/tie-out2.sgs"
+"$CBACC" --once "${COMMON[@]}" -i "$W/tie.sgs" -o "$W/tie-out2.sgs" -b 1.5M > /dev/null 2> "$W/tie2.err"
+check "--once: flows of the existing output are incumbents on restart" diff <(echo '10.9.0.1,232.1.1.7') "$W/tie-out2.sgs"
+check "--once: the seeding is logged" grep -q "tie-out2.sgs: 1 flow(s) admitted before are incumbents" "$W/tie2.err"
 
 # ---- 4. watch mode: refresh by Cache-Control, 304s, re-evaluation on metadata change and on
 #         hold-down expiry, last good value on 500 ---------------------------------------------

@@ -223,6 +223,29 @@ static void test_engine_incumbent(void **state)
     cbacc_engine_free(e);
 }
 
+/* A restart seeds the incumbents from the previous output: the full tie now goes the
+ * other way (without the seed 10.0.0.2 would be blocked, as in the table). */
+static void test_engine_seeded(void **state)
+{
+    (void)state;
+    cbacc_engine *e;
+    struct cbacc_admit_params p = {100, S(150), 0, NULL, NULL};
+    assert_int_equal(cbacc_engine_new(&e, &p, CBACC_NEVER), 0);
+    cbacc_sg seed = sg_of("10.0.0.2,232.1.1.1");
+    assert_int_equal(cbacc_engine_set_incumbents(e, &seed, 1), 0);
+    assert_int_equal(cbacc_engine_set_incumbents(e, &seed, 1), 0); /* idempotent */
+    struct cbacc_engine_flow f[2] = {
+        {sg_of("10.0.0.1,232.1.1.1"), 1, true, 60, P},
+        {sg_of("10.0.0.2,232.1.1.1"), 1, true, 60, P},
+    };
+    struct cbacc_decision d[2];
+    assert_int_equal(cbacc_engine_evaluate(e, f, 2, S(1), d), 1);
+    assert_int_equal(d[0].verdict, CBACC_BLOCKED);
+    assert_int_equal(d[1].verdict, CBACC_ADMITTED);
+    assert_int_equal(cbacc_engine_set_incumbents(e, NULL, 1), CBACC_ERR_INVALID);
+    cbacc_engine_free(e);
+}
+
 /* Flows without metadata: blocked unless a default rate is configured. */
 static void test_engine_unknown(void **state)
 {
@@ -335,6 +358,7 @@ int main(void)
         cmocka_unit_test(test_hold_jitter),
         cmocka_unit_test(test_engine_hold),
         cmocka_unit_test(test_engine_incumbent),
+        cmocka_unit_test(test_engine_seeded),
         cmocka_unit_test(test_engine_unknown),
         cmocka_unit_test(test_random_properties),
         cmocka_unit_test(test_invalid),
