@@ -450,28 +450,30 @@ int main(int argc, char **argv)
     if (anycast && !discovery)
         return mc_usage_error(&tool, "--anycast needs discovery");
 
+    amt_gw_settings gs;
+    amt_gw_settings_default(&gs);
     amt_io_settings s;
     amt_io_settings_default(&s);
     if (anycast) {
         /* RFC 7450 §7: the IPv4 anycast Relay Discovery Address. */
-        amt_addr_parse(&s.gw.relay.addr, "192.52.193.1");
-    } else if (resolve(relay, &s.gw.relay.addr) < 0) {
+        amt_addr_parse(&gs.relay.addr, "192.52.193.1");
+    } else if (resolve(relay, &gs.relay.addr) < 0) {
         return MC_EXIT_RUNTIME;
     }
-    s.gw.relay.port = (uint16_t)relay_port;
-    s.gw.discovery = discovery;
+    gs.relay.port = (uint16_t)relay_port;
+    gs.discovery = discovery;
     if (retry) {
-        s.gw.discovery_initial = retry;
-        s.gw.request_initial = retry;
-        s.gw.refresh_min = retry;
+        gs.discovery_initial = retry;
+        gs.request_initial = retry;
+        gs.refresh_min = retry;
     }
-    s.gw.data_timeout = no_traffic;
+    gs.data_timeout = no_traffic;
     /* RFC 8777 §3.3.4.2: spread restarts after a loss over at least 10 s. */
-    s.gw.restart_span = no_traffic ? AMT_S(10) : 0;
-    s.gw.user = app;
-    s.gw.rand = app_rand;
-    s.gw.event = on_event;
-    s.gw.log = mc_log_callback;
+    gs.restart_span = no_traffic ? AMT_S(10) : 0;
+    gs.user = app;
+    gs.rand = app_rand;
+    gs.event = on_event;
+    gs.log = mc_log_callback;
     s.on_data = on_data;
     s.data_user = app;
     s.rcvbuf = (int)rcvbuf;
@@ -507,7 +509,7 @@ int main(int argc, char **argv)
     }
     signal(SIGPIPE, SIG_IGN);
 
-    int r = amt_io_new(&app->io, &s);
+    int r = amt_io_new(&app->io, &gs, &s);
     if (r < 0) {
         mc_err("tunnel: %s", amt_strerror(r));
         return MC_EXIT_RUNTIME;
@@ -529,7 +531,7 @@ int main(int argc, char **argv)
     app->end = app->duration ? app->start + app->duration : MC_NEVER;
     app->next_stats = app->interval ? app->start + app->interval : MC_NEVER;
     char rs[AMT_ADDR_STRLEN];
-    mc_info("relay %s port %u (%s), %zu channel(s)", fmt_addr(&s.gw.relay.addr, rs),
+    mc_info("relay %s port %u (%s), %zu channel(s)", fmt_addr(&gs.relay.addr, rs),
             (unsigned)relay_port, discovery ? "discovery" : "direct request", app->n_ch);
     for (size_t i = 0; i < app->n_ch; i++) {
         r = amt_gw_join(app->gw, app->start, &app->ch[i].sg);

@@ -17,7 +17,8 @@
 #endif
 
 struct amt_io {
-    amt_io_settings s;     /* the caller's settings (their gw callbacks and user) */
+    amt_io_settings s;
+    amt_gw_settings gs;    /* the caller's gateway settings (their callbacks and user) */
     amt_gw *gw;
     int fd;
     int sock_family;       /* AF_INET6 (dual-stack) or AF_INET */
@@ -111,8 +112,8 @@ static int io_send(void *user, const amt_endpoint *dst, const uint8_t *buf, size
 static uint32_t io_rand(void *user)
 {
     amt_io *io = user;
-    if (io->s.gw.rand)
-        return io->s.gw.rand(io->s.gw.user);
+    if (io->gs.rand)
+        return io->gs.rand(io->gs.user);
     uint32_t r = 0;
     if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
         /* Entropy pool not ready (early boot): fall back to mixing addresses and the fd,
@@ -126,15 +127,15 @@ static uint32_t io_rand(void *user)
 static void io_event(void *user, const amt_gw_event *ev)
 {
     amt_io *io = user;
-    if (io->s.gw.event)
-        io->s.gw.event(io->s.gw.user, ev);
+    if (io->gs.event)
+        io->gs.event(io->gs.user, ev);
 }
 
 static void io_log(void *user, int level, const char *msg)
 {
     amt_io *io = user;
-    if (io->s.gw.log)
-        io->s.gw.log(io->s.gw.user, level, msg);
+    if (io->gs.log)
+        io->gs.log(io->gs.user, level, msg);
 }
 
 /* ---- public API ------------------------------------------------------------------ */
@@ -143,7 +144,6 @@ void amt_io_settings_default(amt_io_settings *s)
 {
     memset(s, 0, sizeof *s);
     s->size = sizeof *s;
-    amt_gw_settings_default(&s->gw);
     s->rcvbuf = 4 << 20;
     s->batch = 32;
     s->slot_size = 65536;
@@ -153,7 +153,7 @@ void amt_io_settings_default(amt_io_settings *s)
 static int open_socket(amt_io *io)
 {
     int one = 1, zero = 0;
-    bool v4_only = io->s.local.addr.family == AMT_IPV4 && io->s.gw.relay.addr.family == AMT_IPV4;
+    bool v4_only = io->s.local.addr.family == AMT_IPV4 && io->gs.relay.addr.family == AMT_IPV4;
     io->fd = -1;
     if (!v4_only) {
         io->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -167,7 +167,7 @@ static int open_socket(amt_io *io)
              * UDP checksum; Linux drops it without this (digest §6). */
             if (setsockopt(io->fd, SOL_UDP, UDP_NO_CHECK6_RX, &one, sizeof one) < 0)
                 return -errno;
-        } else if (errno != EAFNOSUPPORT || io->s.gw.relay.addr.family == AMT_IPV6) {
+        } else if (errno != EAFNOSUPPORT || io->gs.relay.addr.family == AMT_IPV6) {
             return -errno;
         }
     }
@@ -190,18 +190,21 @@ static int open_socket(amt_io *io)
     return 0;
 }
 
-int amt_io_new(amt_io **out, const amt_io_settings *s)
+int amt_io_new(amt_io **out, const amt_gw_settings *gw, const amt_io_settings *s)
 {
-    if (!out || !s || s->size < sizeof *s || s->gw.size < sizeof s->gw || !s->batch ||
-        s->slot_size < 1500 || !s->max_batches)
+    if (!out)
         return AMT_ERR_INVALID_ARG;
     *out = NULL;
-    const amt_mem *m = s->gw.mem;
+    if (!gw || !s || s->size < sizeof *s || gw->size < sizeof *gw || !s->batch ||
+        s->slot_size < 1500 || !s->max_batches)
+        return AMT_ERR_INVALID_ARG;
+    const amt_mem *m = gw->mem;
     amt_io *io = amt_mem_malloc(m, sizeof *io);
     if (!io)
         return AMT_ERR_NOMEM;
     memset(io, 0, sizeof *io);
     io->s = *s;
+    io->gs = *gw;
     io->fd = -1;
     int r = AMT_ERR_NOMEM;
     io->msgs = amt_mem_malloc(m, s->batch * sizeof *io->msgs);
@@ -219,7 +222,7 @@ int amt_io_new(amt_io **out, const amt_io_settings *s)
         io->msgs[i].msg_hdr.msg_name = &io->names[i];
         io->msgs[i].msg_hdr.msg_namelen = sizeof io->names[i];
     }
-    amt_gw_settings gs = s->gw;
+    amt_gw_settings gs = *gw;
     gs.user = io;
     gs.rand = io_rand;
     gs.send = io_send;
@@ -240,7 +243,7 @@ void amt_io_free(amt_io *io)
 {
     if (!io)
         return;
-    const amt_mem *m = io->s.gw.mem;
+    const amt_mem *m = io->gs.mem;
     amt_gw_free(io->gw);
     if (io->fd >= 0)
         close(io->fd);

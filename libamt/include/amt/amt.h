@@ -438,10 +438,10 @@ typedef struct amt_io amt_io;
 /* Called for every delivered data datagram (borrowed for the call only). */
 typedef void (*amt_io_data_fn)(void *user, const amt_data *d);
 
+/* Driver settings (the gateway's own settings are passed separately, so that each
+ * struct can grow on its own).  Initialise with amt_io_settings_default(). */
 typedef struct amt_io_settings {
     size_t size;
-    amt_gw_settings gw;     /* gw.send is supplied by the driver; gw.rand may be NULL
-                               (the driver then reads getrandom()) */
     amt_io_data_fn on_data;
     void *data_user;
     amt_endpoint local;     /* local address/port to bind (family 0 / port 0: any) */
@@ -452,9 +452,10 @@ typedef struct amt_io_settings {
 } amt_io_settings;
 
 AMT_EXPORT void amt_io_settings_default(amt_io_settings *s);
-/* Creates the socket (non-blocking, close-on-exec) and the gateway.  Returns 0,
- * AMT_ERR_INVALID_ARG, AMT_ERR_NOMEM or -errno. */
-AMT_EXPORT int amt_io_new(amt_io **out, const amt_io_settings *s);
+/* Creates the socket (non-blocking, close-on-exec) and the gateway with settings gw
+ * (copied).  The driver supplies gw->send itself; gw->rand may be NULL (the driver then
+ * uses getrandom()).  Returns 0, AMT_ERR_INVALID_ARG, AMT_ERR_NOMEM or -errno. */
+AMT_EXPORT int amt_io_new(amt_io **out, const amt_gw_settings *gw, const amt_io_settings *s);
 /* Closes the socket and frees everything (no messages sent).  NULL is accepted. */
 AMT_EXPORT void amt_io_free(amt_io *io);
 AMT_EXPORT amt_gw *amt_io_get_gw(amt_io *io);

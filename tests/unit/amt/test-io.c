@@ -118,18 +118,20 @@ static void run(int family)
     struct ctx c = {0};
     uint16_t rport;
     int rfd = relay_socket(family, &rport);
+    amt_gw_settings gs;
+    amt_gw_settings_default(&gs);
     amt_io_settings s;
     amt_io_settings_default(&s);
-    assert_int_equal(amt_addr_parse(&s.gw.relay.addr, family == AF_INET ? "127.0.0.1" : "::1"), 0);
-    s.gw.relay.port = rport;
-    s.gw.discovery = false;
-    s.gw.user = &c;
-    s.gw.event = on_event;
+    assert_int_equal(amt_addr_parse(&gs.relay.addr, family == AF_INET ? "127.0.0.1" : "::1"), 0);
+    gs.relay.port = rport;
+    gs.discovery = false;
+    gs.user = &c;
+    gs.event = on_event;
     s.on_data = on_data;
     s.data_user = &c;
     s.batch = 8; /* 100 datagrams take several recvmmsg calls */
     amt_io *io;
-    assert_int_equal(amt_io_new(&io, &s), 0);
+    assert_int_equal(amt_io_new(&io, &gs, &s), 0);
     int fd = amt_io_get_fd(io);
     if (family == AF_INET6) {
         int v = 0;
@@ -247,12 +249,14 @@ static void test_io_alloc_failures(void **state)
     for (int fail = 1; fail <= 8; fail++) {
         struct failing f = {0, fail};
         amt_mem mem = {f_malloc, f_realloc, f_free, &f};
+        amt_gw_settings gs;
+        amt_gw_settings_default(&gs);
         amt_io_settings s;
         amt_io_settings_default(&s);
-        assert_int_equal(amt_addr_parse(&s.gw.relay.addr, "127.0.0.1"), 0);
-        s.gw.mem = &mem;
+        assert_int_equal(amt_addr_parse(&gs.relay.addr, "127.0.0.1"), 0);
+        gs.mem = &mem;
         amt_io *io = NULL;
-        int r = amt_io_new(&io, &s);
+        int r = amt_io_new(&io, &gs, &s);
         if (fail <= 7) {
             assert_int_equal(r, AMT_ERR_NOMEM);
             assert_null(io);
@@ -266,18 +270,21 @@ static void test_io_alloc_failures(void **state)
 static void test_io_invalid(void **state)
 {
     (void)state;
+    amt_gw_settings gs;
+    amt_gw_settings_default(&gs);
     amt_io_settings s;
     amt_io_settings_default(&s);
     amt_io *io = NULL;
     /* No relay address. */
-    assert_int_equal(amt_io_new(&io, &s), AMT_ERR_INVALID_ARG);
+    assert_int_equal(amt_io_new(&io, &gs, &s), AMT_ERR_INVALID_ARG);
     assert_null(io);
-    assert_int_equal(amt_addr_parse(&s.gw.relay.addr, "127.0.0.1"), 0);
+    assert_int_equal(amt_addr_parse(&gs.relay.addr, "127.0.0.1"), 0);
+    assert_int_equal(amt_io_new(&io, NULL, &s), AMT_ERR_INVALID_ARG);
     s.batch = 0;
-    assert_int_equal(amt_io_new(&io, &s), AMT_ERR_INVALID_ARG);
+    assert_int_equal(amt_io_new(&io, &gs, &s), AMT_ERR_INVALID_ARG);
     s.batch = 4;
     s.slot_size = 100;
-    assert_int_equal(amt_io_new(&io, &s), AMT_ERR_INVALID_ARG);
+    assert_int_equal(amt_io_new(&io, &gs, &s), AMT_ERR_INVALID_ARG);
     amt_io_free(NULL);
     assert_int_equal(amt_io_get_fd(NULL), -1);
     assert_int_equal(amt_io_get_expiry(NULL), AMT_NEVER);
