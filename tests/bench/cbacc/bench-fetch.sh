@@ -71,7 +71,7 @@ for _ in $(seq 50); do
 done
 now() { date +%s%N; }
 
-echo "metadata for $N flows from local nginx (TLS 1.3, HTTP/2 offered), port 8448"
+echo "metadata for $N flows from local nginx (HTTPS with a test CA, HTTP/2 offered), port 8448"
 out=$("$BIN" https://localhost:8448 "$W/pki/ca.crt" "$N") || { echo "library run failed: $out"; exit 1; }
 echo "$out"
 lib_ms=$(echo "$out" | sed -n 's/.*, \([0-9.]*\) ms, .*/\1/p')
