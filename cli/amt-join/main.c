@@ -135,8 +135,15 @@ static void on_data(void *user, const amt_data *d)
     if (!app->first_at)
         app->first_at = app->now;
     app->last_at = app->now;
-    if (app->out && d->has_udp && fwrite(d->payload, 1, d->payload_len, app->out) != d->payload_len)
+    if (app->out && d->has_udp && fwrite(d->payload, 1, d->payload_len, app->out) != d->payload_len) {
         app->out_errors++;
+        if (errno == EPIPE) {
+            /* The reader went away (`| ffplay -` closed): leave and stop. */
+            mc_notice("output closed; leaving every channel");
+            finish(app, app->now);
+            return;
+        }
+    }
     if (app->udp_fd >= 0 && d->has_udp && sendto(app->udp_fd, d->payload, d->payload_len, MSG_DONTWAIT,
                                                     (struct sockaddr *)&app->udp_dst, app->udp_dst_len) < 0)
         app->out_errors++;

@@ -55,4 +55,17 @@ for fam in 127.0.0.1 ::1; do
     [ $rc = 0 ] || fail "tunnel over $fam: exit $rc"
     grep -q '"event":"summary".*"packets":500,' "$W/out.json" || fail "tunnel over $fam: not exactly 500 packets"
 done
-echo "ok: usage errors, silent relay (exit 3), IPv4 and IPv6 loopback tunnels"
+# A reader that goes away (-o - | head): amt-join leaves and stops instead of running on.
+rm -f "$W/relay.log"
+$RUN "$AMT_RELAY" -l 127.0.0.1 -a 127.0.0.1 -p 22718 --generate 2000 --size 100 >/dev/null 2>"$W/relay.log" &
+R=$!
+PIDS="$PIDS $R"
+i=0
+while [ $i -lt 50 ] && ! grep -q listening "$W/relay.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+$RUN "$J" -r 127.0.0.1 --relay-port 22718 -d 20 -o - 10.2.2.1 232.1.1.1 2>"$W/pipe.log" | head -c 1000 >/dev/null
+grep -q "output closed" "$W/pipe.log" || fail "amt-join did not stop when its reader closed the pipe"
+i=0
+while [ $i -lt 30 ] && ! grep -q "leave 10.2.2.1,232.1.1.1" "$W/relay.log"; do sleep 0.1; i=$((i + 1)); done
+grep -q "leave 10.2.2.1,232.1.1.1" "$W/relay.log" || fail "no leave after the reader went away"
+kill "$R"
+echo "ok: usage errors, silent relay (exit 3), IPv4 and IPv6 loopback tunnels, closed output pipe"
