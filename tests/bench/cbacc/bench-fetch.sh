@@ -10,7 +10,8 @@ N=${CBACC_BENCH_FLOWS:-1000}
 skip() { echo "SKIP: $*"; if [ "${CI:-}" = true ]; then exit 1; fi; exit 77; }
 [ "$(id -u)" = 0 ] || skip "not root (nginx workers switch to nobody)"
 for t in nginx openssl curl; do command -v "$t" >/dev/null 2>&1 || skip "$t not installed"; done
-W=$(mktemp -d /tmp/mci-cbacc-bench.XXXXXX)
+W=/tmp/mci-cbacc-bench.$$.$RANDOM
+mkdir -m 700 "$W" || exit 1
 cleanup() {
   [ -f "$W/nginx.pid" ] && kill "$(cat "$W/nginx.pid")" 2>/dev/null
   sleep 0.2

@@ -16,7 +16,8 @@ skip() {
 for t in "${need[@]}"; do command -v "$t" >/dev/null 2>&1 || skip "$t not installed"; done
 [ -x "$CBACC" ] || { echo "FAIL: cbacc binary $CBACC missing"; exit 1; }
 
-W=$(mktemp -d /tmp/mci-cbacc.XXXXXX)
+W=/tmp/mci-cbacc.$$.$RANDOM
+mkdir -m 700 "$W" || exit 1
 CBACC_PID=
 cleanup() {
   [ -n "$CBACC_PID" ] && kill "$CBACC_PID" 2>/dev/null
