@@ -384,10 +384,11 @@ void ing_plan_lookup_result(ing_plan *p, uint64_t now, const amt_addr *source, i
     }
 
     if (status == ING_LOOKUP_FOUND && n) {
-        plog(p, LOG_INFO, "lookup %s: %zu candidates", a, n);
+        /* A TTL-driven refresh is not a hop of its own: debug level once assigned. */
+        plog(p, s->state == ING_SRC_ASSIGNED ? LOG_DEBUG : LOG_INFO, "lookup %s: %zu candidates", a, n);
     } else if (p->set.anycast && status != ING_LOOKUP_NO_RELAY) {
         /* No AMTRELAY record: RFC 7450 §7 anycast discovery, as configured. */
-        plog(p, LOG_INFO, "lookup %s: no record; using anycast relay %s", a, fa(&p->set.anycast_relay, r));
+        plog(p, s->state == ING_SRC_ASSIGNED ? LOG_DEBUG : LOG_INFO, "lookup %s: no record; using anycast relay %s", a, fa(&p->set.anycast_relay, r));
         cands = &anycast;
         n = 1;
     } else {

@@ -171,6 +171,14 @@ static void tunnel_process(void *user, uint64_t now)
     }
 }
 
+/* libamt's own informational lines (every Request, every join) would drown the one line
+ * per hop this tool logs itself: they are shown from -v on; warnings always. */
+static void tunnel_log(void *user, int level, const char *msg)
+{
+    (void)user;
+    mc_log(level >= LOG_INFO ? LOG_DEBUG : level, "%s", msg);
+}
+
 static uint32_t tunnel_rand(void *user)
 {
     (void)user;
@@ -215,7 +223,7 @@ static int tunnel_new(ing_tunnels *t, uint64_t now, const ing_candidate *c, stru
     gs.user = tu;
     gs.rand = tunnel_rand;
     gs.event = on_event;
-    gs.log = mc_log_callback;
+    gs.log = tunnel_log;
     amt_io_settings is;
     amt_io_settings_default(&is);
     is.on_data = on_data;

@@ -1,0 +1,365 @@
+#!/bin/sh
+# ingest-ns.sh CASE — driad-ingest against real BIND and two strict test relays in network
+# namespaces:
+#
+#   mci-ing-N-src  src0 10.12.2.1, .5 / fd00:12:2::1 ==veth== rly-src  mci-ing-N-rly
+#   mci-ing-N-rly  relay A 10.13.3.1 / fd00:13:3::1, relay B 10.13.3.11 / fd00:13:3::11
+#                  on rly-gw ==veth== gw0 10.13.3.2 / fd00:13:3::2       mci-ing-N-gw
+#   mci-ing-N-gw   BIND on 127.0.0.1:53 serving the AMTRELAY records of the sources
+#                  (A at precedence 10, B at 20, D=1), driad-ingest, and receivers that
+#                  join the (S,G)s on the TUN device driad-ingest creates.
+#
+# A real multicast sender in -src; each relay forwards what reaches its data interface.
+# Cases:
+#   flow      IPv4 and IPv6 channels delivered through the TUN device; status file
+#   failover  relay A killed mid-stream: the source moves to B, data resumes
+#   dns       BIND stopped: running tunnels keep delivering, a new source is retried and
+#             joined once BIND is back
+#   garbage   the joinfile replaced with garbage: the last good set is kept
+#   sigterm   SIGTERM: BLOCK Updates reach the relay, the created TUN device is removed
+#   restart   a second driad-ingest rebuilds every tunnel from the joinfile
+#
+# Needs root, ip, named, dig: exit 77 without them, except in CI (CI=true) where a
+# missing tool is a failure.  Environment: DRIAD_INGEST AMT_RELAY MC_SEND MC_RECV TXCSUM_OFF.
+set -u
+CASE=${1:?case}
+
+skip() {
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL (CI): $*"
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
+for t in ip named named-checkconf dig; do
+    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
+done
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
+
+P=mci-ing-$$
+SRC=$P-src RLY=$P-rly GW=$P-gw
+TUN=ingtun0
+W=$(mktemp -d)
+PIDS=""
+FAILED=0
+
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    for n in $SRC $RLY $GW; do
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$n" 2>/dev/null
+    done
+    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+}
+trap cleanup EXIT INT TERM
+
+fail() {
+    echo "FAIL: $*"
+    FAILED=1
+    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
+    exit 1
+}
+
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+# wait_log FILE PATTERN [TENTHS]: bounded wait for a line in a log.
+wait_log() {
+    i=0
+    n=${3:-100}
+    while [ $i -lt "$n" ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+
+setup() {
+    for n in $SRC $RLY $GW; do
+        ip netns add "$n" || fail "netns add $n"
+        ip -n "$n" link set lo up
+        in_ns "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    done
+    ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
+    ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
+    ip -n "$SRC" addr add 10.12.2.1/24 dev src0
+    ip -n "$SRC" addr add 10.12.2.5/24 dev src0
+    ip -n "$SRC" addr add fd00:12:2::1/64 dev src0 nodad
+    ip -n "$RLY" addr add 10.12.2.2/24 dev rly-src
+    ip -n "$RLY" addr add fd00:12:2::2/64 dev rly-src nodad
+    ip -n "$RLY" addr add 10.13.3.1/24 dev rly-gw
+    ip -n "$RLY" addr add 10.13.3.11/24 dev rly-gw
+    ip -n "$RLY" addr add fd00:13:3::1/64 dev rly-gw nodad
+    ip -n "$RLY" addr add fd00:13:3::11/64 dev rly-gw nodad
+    ip -n "$GW" addr add 10.13.3.2/24 dev gw0
+    ip -n "$GW" addr add fd00:13:3::2/64 dev gw0 nodad
+    for l in "$SRC src0" "$RLY rly-src" "$RLY rly-gw" "$GW gw0"; do
+        set -- $l
+        ip -n "$1" link set "$2" up
+        in_ns "$1" sysctl -qw "net.ipv4.conf.$2.rp_filter=0"
+    done
+    ip -n "$SRC" route add 224.0.0.0/4 dev src0
+    ip -n "$GW" route add default via 10.13.3.1
+    ip -n "$GW" -6 route add default via fd00:13:3::1
+    # Final checksums in the sender's datagrams (no transmit offload): the relays pick
+    # them up with a packet socket and forward them as they are, and the receivers on the
+    # TUN device check them.
+    in_ns "$SRC" "$TXCSUM_OFF" src0 || fail "txcsum-off"
+}
+
+# BIND inside the gateway namespace, authoritative for the sources' reverse zones.  TTL 3 s,
+# so driad-ingest looks every source up again while the tests run (the dns case needs it).
+start_bind() {
+    mkdir -p "$W/bind"
+    cat >"$W/bind/named.conf" <<CONF
+options {
+    directory "$W/bind";
+    pid-file "$W/bind/named.pid";
+    session-keyfile "$W/bind/session.key";
+    managed-keys-directory "$W/bind";
+    listen-on port 53 { 127.0.0.1; };
+    listen-on-v6 port 53 { ::1; };
+    recursion no;
+    dnssec-validation no;
+    notify no;
+};
+controls { };
+zone "2.12.10.in-addr.arpa" { type primary; file "v4.zone"; };
+zone "2.0.0.0.2.1.0.0.0.0.d.f.ip6.arpa" { type primary; file "v6.zone"; };
+CONF
+    cat >"$W/bind/v4.zone" <<'Z'
+$TTL 3
+@ IN SOA ns1.test. hostmaster.test. ( 1 3600 900 604800 3 )
+  IN NS ns1.test.
+1 IN AMTRELAY 10 1 1 10.13.3.1
+1 IN AMTRELAY 20 1 1 10.13.3.11
+5 IN AMTRELAY 10 1 1 10.13.3.1
+5 IN AMTRELAY 20 1 1 10.13.3.11
+Z
+    cat >"$W/bind/v6.zone" <<'Z'
+$TTL 3
+@ IN SOA ns1.test. hostmaster.test. ( 1 3600 900 604800 3 )
+  IN NS ns1.test.
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN AMTRELAY 10 1 2 fd00:13:3::1
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN AMTRELAY 20 1 2 fd00:13:3::11
+Z
+    in_ns "$GW" named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
+    in_ns "$GW" named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
+    i=0
+    while [ $i -lt 100 ]; do
+        in_ns "$GW" dig +norec +time=1 +tries=1 @127.0.0.1 -x 10.12.2.1 AMTRELAY 2>/dev/null |
+            grep -q 'status: NOERROR' && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    fail "named not answering"
+}
+
+stop_bind() {
+    pid=$(cat "$W/bind/named.pid" 2>/dev/null)
+    [ -n "$pid" ] || fail "no named pid"
+    kill "$pid"
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    rm -f "$W/bind/named.pid"
+}
+
+start_relay() { # start_relay NAME ADDR4 ADDR6
+    ip netns exec "$RLY" "$AMT_RELAY" -a "$2" -a "$3" --data-if rly-src --qqic 2 --mld-qqic 2 \
+        >"$W/relay-$1.out" 2>"$W/relay-$1.log" &
+    eval "RELAY_$1=$!"
+    PIDS="$PIDS $!"
+    wait_log "$W/relay-$1.log" listening 50 || fail "relay $1 did not start"
+}
+
+sender() { # sender SOURCE GROUP: 20 s of data, one datagram every 5 ms
+    ip netns exec "$SRC" "$MC_SEND" -s "$1" -g "$2" -c 4000 -i 5000 -z 200 >/dev/null 2>"$W/send-$1.log" &
+    PIDS="$PIDS $!"
+}
+
+INGEST_N=0
+start_ingest() { # start_ingest [ARGS...]: driad-ingest in the gateway namespace
+    INGEST_N=$((INGEST_N + 1))
+    LOG=$W/ingest$INGEST_N.log
+    ip netns exec "$GW" "$DRIAD_INGEST" -j "$W/joins" --tun $TUN --resolver 127.0.0.1 \
+        --retry 0.2 --linger 1 --hold-down 30 --dns-timeout 2 --status "$W/status.json" \
+        --status-interval 0.5 "$@" >"$W/ingest$INGEST_N.out" 2>"$LOG" &
+    INGEST=$!
+    PIDS="$PIDS $INGEST"
+    wait_log "$LOG" "tun $TUN: \(created\|attached\)" 50 || fail "driad-ingest did not open $TUN"
+    # Addresses so that sockets can join on the device; no reverse-path check on it.
+    ip -n "$GW" addr add 10.77.0.1/24 dev $TUN 2>/dev/null
+    ip -n "$GW" addr add fd00:77::1/64 dev $TUN nodad 2>/dev/null
+    in_ns "$GW" sysctl -qw net.ipv4.conf.$TUN.rp_filter=0
+}
+
+stop_ingest() {
+    kill -TERM "$INGEST"
+    i=0
+    while [ $i -lt 100 ] && kill -0 "$INGEST" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    kill -0 "$INGEST" 2>/dev/null && fail "driad-ingest did not exit on SIGTERM"
+    wait "$INGEST"
+    rc=$?
+    [ "$rc" = 0 ] || fail "driad-ingest exited $rc after SIGTERM"
+}
+
+RECV_N=0
+# receive SOURCE GROUP COUNT: a socket joined on the TUN device gets COUNT datagrams
+# (bounded: 30 s).
+receive() {
+    RECV_N=$((RECV_N + 1))
+    in_ns "$GW" "$MC_RECV" -s "$1" -g "$2" -I $TUN -c "$3" -t 30 >"$W/recv$RECV_N.out" 2>"$W/recv$RECV_N.log" ||
+        fail "receiver on $TUN for $1,$2 got $(cat "$W/recv$RECV_N.out")"
+}
+
+joins() { # joins LINE...: replace the joinfile atomically
+    printf '%s\n' "$@" >"$W/joins.tmp"
+    mv "$W/joins.tmp" "$W/joins"
+}
+
+setup
+start_bind
+start_relay A 10.13.3.1 fd00:13:3::1
+start_relay B 10.13.3.11 fd00:13:3::11
+
+case $CASE in
+flow)
+    joins "10.12.2.1,232.1.1.1" "fd00:12:2::1,ff3e::8000:1"
+    sender 10.12.2.1 232.1.1.1
+    sender fd00:12:2::1 ff3e::8000:1
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "IPv4 tunnel not joined"
+    wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "IPv6 tunnel not joined"
+    receive 10.12.2.1 232.1.1.1 50
+    receive fd00:12:2::1 ff3e::8000:1 50
+    for l in "joinfile $W/joins: +10.12.2.1,232.1.1.1" "lookup 10.12.2.1: 2 candidates" \
+             "relay 10.13.3.1 for 10.12.2.1 (precedence 10, from AMTRELAY)" \
+             "tunnel 10.13.3.1: requesting" "first data 10.12.2.1,232.1.1.1 via 10.13.3.1 after" \
+             "relay fd00:13:3::1 for fd00:12:2::1 (precedence 10, from AMTRELAY)" \
+             "first data fd00:12:2::1,ff3e::8000:1 via fd00:13:3::1 after"; do
+        grep -qF "$l" "$LOG" || fail "no log line '$l'"
+    done
+    # The status file: both tunnels joined, counters moving (SIGUSR1 writes it at once).
+    kill -USR1 "$INGEST"
+    wait_log "$W/status.json" '"tunnels_joined":2' 50 || fail "status file: $(cat "$W/status.json")"
+    grep -q '"source":"10.12.2.1","group":"232.1.1.1","packets":[1-9]' "$W/status.json" ||
+        fail "status file has no packets for 10.12.2.1,232.1.1.1: $(cat "$W/status.json")"
+    python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/status.json" 2>/dev/null ||
+        { command -v python3 >/dev/null && fail "status file is not JSON"; }
+    stop_ingest
+    echo "ok: IPv4 and IPv6 channels through their relays into $TUN, status file written"
+    ;;
+failover)
+    joins "10.12.2.1,232.1.1.1" "fd00:12:2::1,ff3e::8000:1"
+    sender 10.12.2.1 232.1.1.1
+    sender fd00:12:2::1 ff3e::8000:1
+    start_ingest --no-traffic 3
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel to relay A not joined"
+    wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "IPv6 tunnel to relay A not joined"
+    receive 10.12.2.1 232.1.1.1 30
+    kill -9 "$RELAY_A"
+    wait_log "$LOG" "relay 10.13.3.1 held down for 30 s: .*; 10.12.2.1 moves to 10.13.3.11" 150 ||
+        fail "no failover of 10.12.2.1 to relay B"
+    wait_log "$LOG" "relay fd00:13:3::1 held down for 30 s: .*; fd00:12:2::1 moves to fd00:13:3::11" 150 ||
+        fail "no failover of fd00:12:2::1 to relay B"
+    wait_log "$LOG" "tunnel 10.13.3.11: joined" 100 || fail "tunnel to relay B not joined"
+    receive 10.12.2.1 232.1.1.1 30
+    receive fd00:12:2::1 ff3e::8000:1 30
+    grep -q "join 10.12.2.1,232.1.1.1 from 10.13.3.2" "$W/relay-B.log" || fail "relay B never saw the join"
+    stop_ingest
+    echo "ok: relay A killed mid-stream, both sources moved to relay B, data resumed"
+    ;;
+dns)
+    joins "10.12.2.1,232.1.1.1"
+    sender 10.12.2.1 232.1.1.1
+    sender 10.12.2.5 232.1.1.2
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined"
+    receive 10.12.2.1 232.1.1.1 20
+    stop_bind
+    joins "10.12.2.1,232.1.1.1" "10.12.2.5,232.1.1.2"
+    wait_log "$LOG" "lookup 10.12.2.5: failed" 150 || fail "the new source's lookup did not fail"
+    # TTL 3 s: the running source has been looked up again, without DNS.
+    wait_log "$LOG" "lookup 10.12.2.1: failed .*; keeping relay 10.13.3.1" 150 ||
+        fail "the running source's re-lookup did not fail"
+    receive 10.12.2.1 232.1.1.1 20
+    grep -q "leave 10.12.2.1,232.1.1.1" "$LOG" && fail "the running channel was left during the DNS outage"
+    start_bind
+    wait_log "$LOG" "relay 10.13.3.1 for 10.12.2.5" 300 || fail "the new source was not retried"
+    receive 10.12.2.5 232.1.1.2 20
+    stop_ingest
+    echo "ok: DNS down: running tunnel unaffected, new source retried and joined when DNS came back"
+    ;;
+garbage)
+    joins "10.12.2.1,232.1.1.1" "fd00:12:2::1,ff3e::8000:1"
+    sender 10.12.2.1 232.1.1.1
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined"
+    head -c 3000 /dev/urandom | tr -d '\n' >"$W/joins.tmp"
+    printf '\nnot a joinfile\n' >>"$W/joins.tmp"
+    mv "$W/joins.tmp" "$W/joins"
+    wait_log "$LOG" "no valid entry; keeping the last good set (2 entries)" 100 ||
+        fail "garbage not reported"
+    receive 10.12.2.1 232.1.1.1 20
+    grep -q "leave " "$LOG" && fail "a channel was left after the garbage"
+    grep -q "joinfile $W/joins: -" "$LOG" && fail "an entry was removed after the garbage"
+    # A good file after the garbage applies again (one channel removed).
+    joins "10.12.2.1,232.1.1.1"
+    wait_log "$LOG" "joinfile $W/joins: -fd00:12:2::1,ff3e::8000:1" 100 || fail "good file not applied"
+    wait_log "$LOG" "leave fd00:12:2::1,ff3e::8000:1 via fd00:13:3::1" 100 || fail "removed entry not left"
+    stop_ingest
+    echo "ok: garbage joinfile ignored, channels kept; the next good file applied"
+    ;;
+sigterm)
+    joins "10.12.2.1,232.1.1.1" "fd00:12:2::1,ff3e::8000:1"
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined"
+    wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "IPv6 tunnel not joined"
+    ip -n "$GW" link show $TUN >/dev/null 2>&1 || fail "$TUN missing while running"
+    stop_ingest
+    grep -q "leave 10.12.2.1,232.1.1.1 via 10.13.3.1" "$LOG" || fail "no leave logged"
+    wait_log "$W/relay-A.log" "leave 10.12.2.1,232.1.1.1 from 10.13.3.2" 50 ||
+        fail "relay A did not see the IPv4 leave"
+    wait_log "$W/relay-A.log" "leave fd00:12:2::1,ff3e::8000:1 from fd00:13:3::2" 50 ||
+        fail "relay A did not see the IPv6 leave"
+    grep "leave 10.12.2.1,232.1.1.1 from" "$W/relay-A.log" | grep -q timeout &&
+        fail "the relay timed the channel out instead of receiving the leave"
+    ip -n "$GW" link show $TUN >/dev/null 2>&1 && fail "$TUN still exists after exit"
+    # A persistent device that existed before is attached to and left in place.
+    ip -n "$GW" tuntap add dev $TUN mode tun || fail "tuntap add"
+    start_ingest
+    grep -q "tun $TUN: attached" "$LOG" || fail "existing device not attached"
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined (persistent device)"
+    stop_ingest
+    ip -n "$GW" link show $TUN >/dev/null 2>&1 || fail "persistent $TUN removed"
+    echo "ok: SIGTERM left every channel at the relay and removed the created $TUN; a persistent one stays"
+    ;;
+restart)
+    joins "10.12.2.1,232.1.1.1" "10.12.2.5,232.1.1.2" "fd00:12:2::1,ff3e::8000:1"
+    sender 10.12.2.1 232.1.1.1
+    sender fd00:12:2::1 ff3e::8000:1
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined"
+    wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "IPv6 tunnel not joined"
+    stop_ingest
+    FIRST=$LOG
+    start_ingest
+    for l in "joinfile $W/joins: +10.12.2.1,232.1.1.1" "joinfile $W/joins: +10.12.2.5,232.1.1.2" \
+             "joinfile $W/joins: +fd00:12:2::1,ff3e::8000:1"; do
+        wait_log "$LOG" "$l" 50 || fail "restart: no '$l'"
+    done
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "restart: IPv4 tunnel not rebuilt"
+    wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "restart: IPv6 tunnel not rebuilt"
+    receive 10.12.2.1 232.1.1.1 20
+    receive fd00:12:2::1 ff3e::8000:1 20
+    n1=$(grep -c "join .* from 10.13.3.2\|join .* from fd00:13:3::2" "$W/relay-A.log")
+    [ "$n1" -ge 6 ] || fail "relay A saw $n1 joins, want 3 per run"
+    stop_ingest
+    [ -s "$FIRST" ] || fail "first run log empty"
+    echo "ok: restart rebuilt every tunnel from the joinfile"
+    ;;
+*)
+    fail "unknown case $CASE"
+    ;;
+esac
+exit 0
