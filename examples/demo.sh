@@ -44,8 +44,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-[ -t 1 ] || say() { printf '\n== %s\n' "$*"; }
+say() { printf '\n== %s\n' "$*"; }
 die() { echo "demo: $*" >&2; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run me as root: network namespaces, FRR and the TUN device need it"
@@ -107,13 +106,19 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo; echo "demo: interrupted, tearing down"; exit 130' INT TERM
 
-# Every log, prefixed with its tool, as lines arrive: one tail and one awk, by PID.
-LOGS="receiver igmp pim pimwatch cbacc driad-ingest amt-relay"
+# Every log, prefixed with its tool, as lines arrive: one tail and one awk, by PID.  The
+# demo's own lines go through demo.log so that they keep their place among the others;
+# "END" there makes awk exit, which is how the demo knows the display has caught up.
+LOGS="demo receiver igmp pim pimwatch cbacc driad-ingest amt-relay"
 for l in $LOGS; do : >"$W/$l.log"; done
 mkfifo "$W/.show"
-awk -v names="$LOGS" '
+# mawk (Debian's awk) reads pipes in large blocks unless told to read line by line.
+AWKI=(awk)
+awk -W version 2>&1 | grep -q mawk && AWKI=(awk -W interactive)
+"${AWKI[@]}" '
   /^==> .* <==$/ { f = $2; sub(/.*\//, "", f); sub(/\.log$/, "", f); next }
   $0 == "" { next }
+  f == "demo" { if ($0 == "END") exit; print; fflush(); next }
   {
     line = $0; t = ""
     if (match(line, /^[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:.]+Z /)) {
@@ -121,24 +126,49 @@ awk -v names="$LOGS" '
       sub(/^info /, "", line); sub(/^[a-z-]+: /, "", line)
     } else if (match(line, /^[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]+ /)) {
       t = substr(line, 1, 12); line = substr(line, RLENGTH + 1)
-    } else if (f == "igmp" || f == "pim") {
-      t = "            "; sub(/^[ \t]+/, "  ", line)
     }
     printf "%-12s %-12s %s\n", t, f, line
     fflush()
   }' <"$W/.show" &
+SHOW_AWK=$!
+SHOW_PIDS="$SHOW_PIDS $SHOW_AWK"
+(cd "$W" && exec tail -s 0.1 -n +1 -F $(for l in $LOGS; do echo "$l.log"; done) 2>/dev/null) >"$W/.show" &
 SHOW_PIDS="$SHOW_PIDS $!"
-(cd "$W" && exec tail -n +1 -F $(for l in $LOGS; do echo "$l.log"; done) 2>/dev/null) >"$W/.show" &
-SHOW_PIDS="$SHOW_PIDS $!"
+show() { printf '%s\n' "$*" >>"$W/demo.log"; }
+say() { show ""; show "== $*"; }
+# show_end: lets the display catch up (bounded), then stops it.
+show_end() {
+  show END
+  wait_until 30 sh -c "! kill -0 $SHOW_AWK 2>/dev/null"
+}
+
+# One line per IGMPv3 report and per PIM Join/Prune, from tcpdump's verbose output.
+igmp_lines() {
+  "${AWKI[@]}" '/^[0-9][0-9]:/ { t = $1; next }
+       $0 ~ /^[ \t]*$/ { next }
+       { sub(/^[ \t]+/, ""); print t " " $0; fflush() }'
+}
+pim_lines() {
+  "${AWKI[@]}" '/^[0-9][0-9]:/ { t = $1; next }
+       /upstream-neighbor:/ { up = $NF }
+       /holdtime:/ { ht = $NF }
+       /group #/ { g = $3; sub(/,$/, "", g) }
+       /(joined|pruned) source #/ {
+         s = $4; sub(/\(.*/, "", s)
+         print t " PIM " ($1 == "joined" ? "Join " : "Prune ") s "," g " to " up " (holdtime " ht ")"
+         fflush()
+       }'
+}
 
 say "building the network: namespaces $P-*, BIND, nginx, sender, relay, FRR, ingest tools"
 world_up || exit 1
 # The wire, seen from the receiver's LAN (its IGMPv3 reports) and the ingest device's
 # downstream LAN (FRR's PIM Join/Prune messages).
-TZ=UTC ip netns exec "$P-rcv" tcpdump -l -n -v -i rcv0 'igmp and src 10.1.0.2' >>"$W/igmp.log" 2>/dev/null &
+TZ=UTC ip netns exec "$P-rcv" tcpdump -l -n -vv -i rcv0 'igmp and src 10.1.0.2' \
+  > >(igmp_lines >>"$W/igmp.log") 2>/dev/null &
 PIDS="$PIDS $!"
 TZ=UTC ip netns exec "$P-ing" tcpdump -l -n -v -i ing-dn 'pim and src 10.2.0.1 and (ip[20] & 15) == 3' \
-  >>"$W/pim.log" 2>/dev/null &
+  > >(pim_lines >>"$W/pim.log") 2>/dev/null &
 PIDS="$PIDS $!"
 sleep 0.5
 
@@ -149,7 +179,7 @@ first() { grep -q "first packet $S,$G_OK" "$W/receiver.log"; }
 if wait_until 300 first; then
   sleep "$WATCH_S"
 else
-  echo "demo: no packet of $S,$G_OK reached the receiver within 30 s" >&2
+  show "demo: no packet of $S,$G_OK reached the receiver within 30 s"
 fi
 
 say "the receiver leaves both channels"
@@ -166,26 +196,27 @@ big_n=$(field "$S,$G_BIG" packets)
 say "result"
 status=0
 if [ "${ok_n:-0}" -gt 0 ] && [ "${ok_bad:-1}" = 0 ]; then
-  echo "admitted $S,$G_OK: ${ok_n} packets at the receiver, all with the sender's content; first packet ${ok_first} ms after the join"
+  show "admitted $S,$G_OK: ${ok_n} packets at the receiver, all with the sender's content; first packet ${ok_first} ms after the join"
 else
-  echo "admitted $S,$G_OK: FAILED: ${ok_n:-0} packets, ${ok_bad:-?} with wrong content"
+  show "admitted $S,$G_OK: FAILED: ${ok_n:-0} packets, ${ok_bad:-?} with wrong content"
   status=1
 fi
 if [ "${big_n:-x}" = 0 ]; then
-  echo "blocked  $S,$G_BIG: 0 packets at the receiver (cbacc kept it out: over the $BUDGET budget)"
+  show "blocked  $S,$G_BIG: 0 packets at the receiver (cbacc kept it out: over the $BUDGET budget)"
 else
-  echo "blocked  $S,$G_BIG: FAILED: ${big_n:-?} packets arrived"
+  show "blocked  $S,$G_BIG: FAILED: ${big_n:-?} packets arrived"
   status=1
 fi
 if relay_left; then
-  echo "leave:   the receiver's leave reached the relay (IGMP leave -> PIM Prune -> joinfiles -> AMT)"
+  show "leave:   the receiver's leave reached the relay (IGMP leave -> PIM Prune -> joinfiles -> AMT)"
 else
-  echo "leave:   FAILED: the relay never saw the leave of $S,$G_OK"
+  show "leave:   FAILED: the relay never saw the leave of $S,$G_OK"
   status=1
 fi
 if first_data=$(grep -o "first data $S,$G_OK via [^ ]* after [0-9]* ms" "$W/driad-ingest.log"); then
-  echo "driad-ingest: $first_data"
+  show "driad-ingest: $first_data"
 fi
-[ "$KEEP" = 1 ] && echo "logs and configs: $W"
+[ "$KEEP" = 1 ] && show "logs and configs: $W"
 say "tearing down"
+show_end
 exit $status
