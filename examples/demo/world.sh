@@ -220,6 +220,8 @@ world_router() {
   echo "hostname demo-router" >"$t/zebra.conf"
   cp "$DEMO_DIR/pimd.conf" "$t/pimd.conf"
   chown -R frr:frr "$t"
+  runuser -u frr -- test -w "$t" ||
+    { world_log "demo: user frr cannot write $t: every directory above it must be searchable (chmod o+x)"; return 1; }
   in_ns rtr /usr/lib/frr/zebra -d -z "$t/zserv.api" --vty_socket "$t" -f "$t/zebra.conf" \
     -i "$t/zebra.pid" --log "file:$t/zebra.log" || return 1
   wait_until 100 test -S "$t/zserv.api" || return 1
