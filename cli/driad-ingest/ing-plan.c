@@ -393,7 +393,7 @@ void ing_plan_lookup_result(ing_plan *p, uint64_t now, const amt_addr *source, i
         n = 1;
     } else {
         const char *what = status == ING_LOOKUP_NO_RELAY  ? "no relay (type 0 record)"
-                           : status == ING_LOOKUP_UNUSABLE ? "no usable relay"
+                           : status != ING_LOOKUP_NO_RECORD ? "no usable relay"
                                                           : "no record";
         plog(p, LOG_NOTICE, "lookup %s: %s", a, what);
         detach_all(p, now, s);
@@ -471,13 +471,13 @@ void ing_plan_relay_failed(ing_plan *p, uint64_t now, const amt_addr *relay, con
         if (s->state != ING_SRC_ASSIGNED || !amt_addr_equal(&s->cands[s->current].relay, relay))
             continue;
         any = true;
-        detach_all(p, now, s);
         size_t i = next_usable(p, s, s->current + 1, now);
         if (i == s->n_cands)
             i = next_usable(p, s, 0, now);
         if (i < s->n_cands) {
             plog(p, LOG_WARNING, "relay %s held down for %" PRIu64 " s: %s; %s moves to %s", r, hd_s,
                  reason, fa(&s->addr, a), next_name(&s->cands[i], r2));
+            detach_all(p, now, s);
             s->state = ING_SRC_ASSIGNED;
             s->current = i;
             const ing_candidate *c = &s->cands[i];
@@ -485,6 +485,7 @@ void ing_plan_relay_failed(ing_plan *p, uint64_t now, const amt_addr *relay, con
                  (unsigned)c->precedence, origin_name(c->origin));
             attach_all(p, now, s);
         } else {
+            detach_all(p, now, s);
             uint64_t d = wait_restart(p, now, s);
             plog(p, LOG_WARNING,
                  "relay %s held down for %" PRIu64 " s: %s; %s has no other relay, lookup again in %" PRIu64 " s",

@@ -51,6 +51,8 @@ cleanup() {
         for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
         ip netns del "$n" 2>/dev/null
     done
+    # INGEST_KEEP=DIR keeps the logs of a passing run too (for reading them).
+    [ -n "${INGEST_KEEP:-}" ] && cp "$W"/*.log "$INGEST_KEEP"/ 2>/dev/null
     if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
 }
 trap cleanup EXIT INT TERM
