@@ -28,6 +28,8 @@ SRV_ADDR=203.0.113.53
 DORMS_HOST=dorms.example.com
 TUN=mcd-tun0
 RCV_ADDR=10.1.0.2
+SEND_INTERVAL_US=${SEND_INTERVAL_US:-20000}   # the sender's packet spacing (50 packets/s)
+SEND_COUNT=${SEND_COUNT:-12000}               # bounded: 4 minutes at 50 packets/s
 
 PIDS=""
 NAMESPACES=""
@@ -204,10 +206,10 @@ world_dorms() {
     --resolve "$DORMS_HOST:443:$SRV_ADDR" "https://$DORMS_HOST/.well-known/host-meta"
 }
 
-# The sender (one mc-send per channel, 50 packets/s for up to 4 minutes) and the relay.
+# The sender (one mc-send per channel) and the relay.
 world_internet() {
-  bg send_ok snd "$W/send-ok.log" "$MC_SEND" -s $S -g $G_OK -p $PORT -c 12000 -i 20000 -z 200
-  bg send_big snd "$W/send-big.log" "$MC_SEND" -s $S -g $G_BIG -p $PORT -c 12000 -i 20000 -z 200
+  bg send_ok snd "$W/send-ok.log" "$MC_SEND" -s $S -g $G_OK -p $PORT -c "$SEND_COUNT" -i "$SEND_INTERVAL_US" -z 200
+  bg send_big snd "$W/send-big.log" "$MC_SEND" -s $S -g $G_BIG -p $PORT -c "$SEND_COUNT" -i "$SEND_INTERVAL_US" -z 200
   bg relay rly "$W/amt-relay.log" "$AMT_RELAY" -l $RELAY_DISC -a $RELAY_ADDR --data-if rly-snd \
     --qqic 10 --mrc 10
   wait_until 50 grep -q listening "$W/amt-relay.log"
