@@ -99,17 +99,18 @@ int ing_status_write(const char *path, uint64_t now, const ing_plan *plan, const
     fputs(",\"tun\":{\"name\":", f);
     mc_json_write_string(f, x->tun);
     fprintf(f, ",\"packets\":%" PRIu64 ",\"errors\":%" PRIu64 "},", x->tun_packets, x->tun_errors);
-    fprintf(f, "\"tunnel_count\":%zu,\"tunnels_joined\":%zu,\"source_count\":%zu,",
-            ing_tunnels_count(tunnels), ing_tunnels_joined(tunnels), ing_plan_source_count(plan));
+    fprintf(f, "\"tunnel_count\":%zu,\"tunnels_joined\":%zu,\"channel_count\":%zu,\"source_count\":%zu,",
+            ing_tunnels_count(tunnels), ing_tunnels_joined(tunnels), ing_tunnels_channels(tunnels),
+            ing_plan_source_count(plan));
     write_sources(f, plan);
     fputc(',', f);
     write_tunnels(f, now, tunnels);
     fputs("}\n", f);
     int r = 0;
     if (fflush(f) != 0 || ferror(f))
-        r = -errno;
+        r = errno ? -errno : -EIO;
     if (fclose(f) != 0 && !r)
-        r = -errno;
+        r = errno ? -errno : -EIO;
     if (!r && rename(tmp, path) != 0)
         r = -errno;
     if (r)

@@ -312,6 +312,14 @@ size_t ing_tunnels_joined(const ing_tunnels *t)
     return k;
 }
 
+size_t ing_tunnels_channels(const ing_tunnels *t)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < t->n; i++)
+        k += amt_gw_channel_count(t->v[i]->gw);
+    return k;
+}
+
 bool ing_tunnels_at(const ing_tunnels *t, size_t i, ing_tunnel_info *info)
 {
     if (i >= t->n)

@@ -61,7 +61,8 @@ size_t ing_tunnels_count(const ing_tunnels *t);
 bool ing_tunnels_at(const ing_tunnels *t, size_t i, ing_tunnel_info *info);
 /* Tunnels in AMT_GW_ACTIVE. */
 size_t ing_tunnels_joined(const ing_tunnels *t);
-/* Bytes written to the TUN device could not be written (counted by the caller). */
+/* (S,G)s joined over every tunnel. */
+size_t ing_tunnels_channels(const ing_tunnels *t);
 
 /* Name of a tunnel state in the log lines ("discovering", "requesting", "joined"...). */
 const char *ing_tunnel_state_word(int amt_state);

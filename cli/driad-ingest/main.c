@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "amt/amt.h"
@@ -503,6 +504,14 @@ int main(int argc, char **argv)
         return mc_usage_error(&tool, "--tun is required");
     mc_out_init(stdout, common.json);
     signal(SIGPIPE, SIG_IGN);
+    /* One socket per relay: a thousand relays need more descriptors than the usual soft
+     * limit of 1024.  Raising the soft limit up to the hard one needs no privilege. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            mc_warn("cannot raise the descriptor limit: %s", strerror(errno));
+    }
 
     struct driad_server servers[MAX_RESOLVERS];
     for (size_t i = 0; i < n_resolvers; i++)
