@@ -18,11 +18,13 @@
 # when data flowed (and its content was right), nothing of the blocked channel arrived
 # and the leave reached the relay.
 #
-# usage: examples/demo.sh [--builddir DIR] [--workdir DIR] [--no-install] [--seconds N]
+# usage: examples/demo.sh [--builddir DIR] [--workdir DIR] [--no-install] [--seconds N] [--pipeline]
 #   --builddir DIR   use an existing build (skips installing and building)
 #   --workdir DIR    keep configs and logs in DIR (default: a temporary directory, removed)
 #   --no-install     do not install missing Debian packages
 #   --seconds N      how long to watch the admitted channel after its first packet (3)
+#   --pipeline       examples/shell-pipeline.sh (joinfile watch, driad-lookup, amt-join)
+#                    in driad-ingest's place
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
@@ -33,12 +35,14 @@ W=""
 KEEP=0
 INSTALL=1
 WATCH_S=3
+INGEST=driad-ingest
 while [ $# -gt 0 ]; do
   case "$1" in
     --builddir) B=${2:?}; shift 2 ;;
     --workdir) W=${2:?}; KEEP=1; shift 2 ;;
     --no-install) INSTALL=0; shift ;;
     --seconds) WATCH_S=${2:?}; shift 2 ;;
+    --pipeline) INGEST=pipeline; shift ;;
     -h|--help) sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
@@ -80,7 +84,9 @@ if [ -z "$B" ]; then
   meson compile -C "$B" >/dev/null || die "build failed (run: meson compile -C $B)"
 fi
 B=$(cd "$B" && pwd)
-for f in cli/pimwatch/pimwatch cli/cbacc/cbacc cli/driad-ingest/driad-ingest tests/peers/amt-relay tests/peers/mc-send; do
+for f in cli/pimwatch/pimwatch cli/cbacc/cbacc cli/driad-ingest/driad-ingest cli/joinfile/joinfile \
+         cli/driad-lookup/driad-lookup cli/amt-join/amt-join tests/peers/amt-relay tests/peers/mc-send \
+         tests/peers/txcsum-off; do
   [ -x "$B/$f" ] || die "$B/$f is not built"
 done
 
@@ -109,7 +115,7 @@ trap 'echo; echo "demo: interrupted, tearing down"; exit 130' INT TERM
 # Every log, prefixed with its tool, as lines arrive: one tail and one awk, by PID.  The
 # demo's own lines go through demo.log so that they keep their place among the others;
 # "END" there makes awk exit, which is how the demo knows the display has caught up.
-LOGS="demo receiver igmp pim pimwatch cbacc driad-ingest amt-relay"
+LOGS="demo receiver igmp pim pimwatch cbacc $INGEST amt-relay"
 for l in $LOGS; do : >"$W/$l.log"; done
 mkfifo "$W/.show"
 # mawk (Debian's awk) reads pipes in large blocks unless told to read line by line.
@@ -213,7 +219,7 @@ else
   show "leave:   FAILED: the relay never saw the leave of $S,$G_OK"
   status=1
 fi
-if first_data=$(grep -o "first data $S,$G_OK via [^ ]* after [0-9]* ms" "$W/driad-ingest.log"); then
+if first_data=$(grep -o "first data $S,$G_OK via [^ ]* after [0-9]* ms" "$W/driad-ingest.log" 2>/dev/null); then
   show "driad-ingest: $first_data"
 fi
 [ "$KEEP" = 1 ] && show "logs and configs: $W"

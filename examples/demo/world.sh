@@ -232,15 +232,27 @@ world_router() {
   wait_until 100 test -s "$t/pimd.pid"
 }
 
-# The ingest device: driad-ingest, cbacc and pimwatch chained by joinfiles.
+# The ingest device: driad-ingest (or, with INGEST=pipeline, examples/shell-pipeline.sh in
+# its place), cbacc and pimwatch chained by joinfiles.
 world_ingest() {
-  bg driad_ingest ing "$W/driad-ingest.log" "$DRIAD_INGEST" -j "$W/admitted.joinfile" --tun $TUN \
-    --resolver $SRV_ADDR --status "$W/driad-ingest.status.json"
+  if [ "${INGEST:-driad-ingest}" = pipeline ]; then
+    bg pipeline ing "$W/pipeline.log" "$DEMO_DIR/../shell-pipeline.sh" -s $SRV_ADDR --tun $TUN --bin "$B" \
+      "$W/admitted.joinfile"
+    BG_PID_INGEST=$BG_PID
+  else
+    bg driad_ingest ing "$W/driad-ingest.log" "$DRIAD_INGEST" -j "$W/admitted.joinfile" --tun $TUN \
+      --resolver $SRV_ADDR --status "$W/driad-ingest.status.json"
+    BG_PID_INGEST=$BG_PID
+  fi
   bg cbacc ing "$W/cbacc.log" "$CBACC" -i "$W/pim.joinfile" -o "$W/admitted.joinfile" -b $BUDGET \
     --dns-server $SRV_ADDR --cacert "$W/srv/pki/ca.crt"
   bg pimwatch ing "$W/pimwatch.log" "$PIMWATCH" -i ing-dn -j "$W/pim.joinfile" --forward-from $TUN
+  local ingest_pid=$BG_PID_INGEST
   # FRR must know pimwatch as a PIM neighbor before it sends Joins to it.
-  wait_until 200 grep -q "neighbor 10.2.0.1 up" "$W/pimwatch.log"
+  wait_until 200 grep -q "neighbor 10.2.0.1 up" "$W/pimwatch.log" || return 1
+  for p in $ingest_pid $PID_cbacc $PID_pimwatch; do
+    kill -0 "$p" 2>/dev/null || { world_log "demo: a tool of the ingest device exited at start (see $W/*.log)"; return 1; }
+  done
 }
 
 # world_up: everything, in dependency order; returns non-zero with a message on failure.
@@ -252,5 +264,5 @@ world_up() {
   world_dorms || { world_log "demo: nginx did not start (see $W/srv/logs/error.log)"; return 1; }
   world_internet || { world_log "demo: the AMT relay did not start (see $W/amt-relay.log)"; return 1; }
   world_router || { world_log "demo: FRR did not start (see $W/frr/)"; return 1; }
-  world_ingest || { world_log "demo: pimwatch saw no Hello from FRR (see $W/pimwatch.log)"; return 1; }
+  world_ingest || { world_log "demo: the ingest device did not come up (see $W/pimwatch.log, cbacc.log, ${INGEST:-driad-ingest}.log)"; return 1; }
 }

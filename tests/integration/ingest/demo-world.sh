@@ -9,6 +9,7 @@
 #     the relay, 0 packets at the receiver;
 #   the leave: IGMPv3 BLOCK, PIM Prune, both joinfiles emptied, AMT leave at the relay;
 #   the strict relay rejected nothing; no namespace is left behind.
+# Then the same with examples/shell-pipeline.sh in driad-ingest's place (--pipeline).
 # Exit 77 when not root; in CI (CI=true) a missing tool is a failure, elsewhere a skip.
 set -u
 SRC=${1:?source root} BLD=${2:?build root}
@@ -100,4 +101,20 @@ ns=$(sed -n 's/.*namespaces \(mci-demo-[0-9]*\)-\*.*/\1/p' "$T/demo.out" | head 
 left=$(ip netns list | grep -c "^$ns-")
 [ "$left" = 0 ] || fail "$left namespaces $ns-* left behind"
 ok "namespaces $ns-* removed"
+
+# The same world with examples/shell-pipeline.sh (joinfile watch, driad-lookup, amt-join)
+# in driad-ingest's place: the scripting example works end to end.
+W=$T/world-pipeline
+"$SRC/examples/demo.sh" --builddir "$BLD" --workdir "$W" --no-install --pipeline >"$T/pipeline.out" 2>&1
+rc=$?
+cat "$T/pipeline.out"
+[ "$rc" = 0 ] || fail "examples/demo.sh --pipeline exited $rc"
+need pipeline.log "relay 203.0.113.11 for $S" "shell-pipeline.sh: no relay from driad-lookup"
+need pipeline.log "amt-join (PID [0-9]*) for $S $G_OK" "shell-pipeline.sh started no amt-join"
+got=$(field "$S,$G_OK" packets) bad=$(field "$S,$G_OK" bad) bigs=$(field "$S,$G_BIG" packets)
+[ "${got:-0}" -gt 0 ] && [ "$bad" = 0 ] || fail "pipeline: $got packets, $bad bad"
+[ "$bigs" = 0 ] || fail "pipeline: $bigs packets of the blocked channel"
+need amt-relay.log "leave $S,$G_OK from 203.0.113.2 port [0-9]* (block)" "pipeline: the relay saw no AMT leave"
+need pipeline.log "relay 203.0.113.11: no channel left, tunnel closed" "pipeline: amt-join not stopped on the leave"
+ok "examples/shell-pipeline.sh in driad-ingest's place: $got packets, blocked channel absent, leave at the relay"
 echo "all passed"
