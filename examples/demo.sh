@@ -96,8 +96,13 @@ if [ -z "$W" ]; then
 else
   mkdir -p "$W" || die "cannot create $W"
   W=$(cd "$W" && pwd)
-  rm -rf "${W:?}"/*
+  # Reused only when a previous demo made it: never empty a directory we did not create.
+  if [ -n "$(ls -A "$W")" ]; then
+    [ -f "$W/.mci-demo" ] || die "--workdir $W is not empty and was not made by the demo"
+    find "$W" -mindepth 1 -delete || die "cannot empty $W"
+  fi
 fi
+: >"$W/.mci-demo"
 P=mci-demo-$$
 # shellcheck source=demo/world.sh
 . "$DEMO_DIR/world.sh"
@@ -168,6 +173,21 @@ pim_lines() {
 
 say "building the network: namespaces $P-*, BIND, nginx, sender, relay, FRR, ingest tools"
 world_up || exit 1
+# Who runs the ingest device: user and effective capabilities of each process.
+whois() { # whois NAME PID
+  local uid cap
+  uid=$(awk '/^Uid:/ { print $2 }' "/proc/$2/status" 2>/dev/null)
+  cap=$(awk '/^CapEff:/ { print $2 }' "/proc/$2/status" 2>/dev/null)
+  local m=$((16#${cap:-0})) names=""
+  [ $((m & (1 << 12))) = 0 ] || names="${names}cap_net_admin,"
+  [ $((m & (1 << 13))) = 0 ] || names="${names}cap_net_raw,"
+  m=$((m & ~((1 << 12) | (1 << 13))))
+  [ "$m" = 0 ] || names="${names}$(printf 'others 0x%x,' "$m")"
+  names=${names%,}
+  printf '%s uid %s (%s)' "$1" "${uid:-?}" "${names:-no capabilities}"
+}
+if [ "$INGEST" = pipeline ]; then ingest_pid=$PID_pipeline; else ingest_pid=$PID_driad_ingest; fi
+show "running as: $(whois pimwatch "$PID_pimwatch"), $(whois cbacc "$PID_cbacc"), $(whois "$INGEST" "$ingest_pid")"
 # The wire, seen from the receiver's LAN (its IGMPv3 reports) and the ingest device's
 # downstream LAN (FRR's PIM Join/Prune messages).
 TZ=UTC ip netns exec "$P-rcv" tcpdump -l -n -vv -i rcv0 'igmp and src 10.1.0.2' \

@@ -135,11 +135,6 @@ world_links() {
   ip -n "$P-rcv" route add default via 10.1.0.1
   in_ns rtr sysctl -qw net.ipv4.ip_forward=1
   in_ns rcv sysctl -qw net.ipv4.conf.all.force_igmp_version=3 net.ipv4.conf.rcv0.force_igmp_version=3
-  # The TUN device driad-ingest writes into, persistent so that pimwatch can name it as
-  # --forward-from before driad-ingest starts.
-  ip -n "$P-ing" tuntap add dev $TUN mode tun || return 1
-  ip -n "$P-ing" link set $TUN up
-  in_ns ing sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
 }
 
 # BIND: the AMTRELAY record of S's reverse zone and the DORMS SRV record.
@@ -225,29 +220,50 @@ world_router() {
   runuser -u frr -- test -w "$t" ||
     { world_log "demo: user frr cannot write $t: every directory above it must be searchable (chmod o+x)"; return 1; }
   in_ns rtr /usr/lib/frr/zebra -d -z "$t/zserv.api" --vty_socket "$t" -f "$t/zebra.conf" \
-    -i "$t/zebra.pid" --log "file:$t/zebra.log" || return 1
+    -i "$t/zebra.pid" --log "file:$t/zebra.log" 2>>"$t/zebra.err" || return 1
   wait_until 100 test -S "$t/zserv.api" || return 1
   in_ns rtr /usr/lib/frr/pimd -d -z "$t/zserv.api" --vty_socket "$t" -f "$t/pimd.conf" \
-    -i "$t/pimd.pid" --log "file:$t/pimd.log" || return 1
+    -i "$t/pimd.pid" --log "file:$t/pimd.log" 2>>"$t/pimd.err" || return 1
   wait_until 100 test -s "$t/pimd.pid"
 }
 
 # The ingest device: driad-ingest (or, with INGEST=pipeline, examples/shell-pipeline.sh in
-# its place), cbacc and pimwatch chained by joinfiles.
+# its place), cbacc and pimwatch chained by joinfiles in $W/run.  Like the units in
+# examples/systemd/, each runs as an unprivileged user (here: nobody) with only the
+# capabilities it needs: pimwatch CAP_NET_RAW + CAP_NET_ADMIN, cbacc none, driad-ingest
+# none (it attaches to the persistent TUN device owned by that user).
+AS_USER=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+NO_CAPS=(--inh-caps=-all --bounding-set=-all --)
+PIM_CAPS=(--inh-caps=-all,+net_raw,+net_admin --ambient-caps=+net_raw,+net_admin --bounding-set=-all,+net_raw,+net_admin --)
 world_ingest() {
+  local run=$W/run tun_user=(nobody nogroup) tun_run=("${AS_USER[@]}")
+  mkdir -p "$run" && chown nobody:nogroup "$run" || return 1
+  # Debian's udev makes /dev/net/tun mode 666; some containers have it 600 (root only).
+  # There the TUN side runs as uid 0, still without any capability, on a device owned by
+  # uid 0 (the kernel lets a device's owner attach to it without CAP_NET_ADMIN).
+  if ! "${AS_USER[@]}" "${NO_CAPS[@]}" test -r /dev/net/tun -a -w /dev/net/tun; then
+    tun_user=(0 0)
+    tun_run=(setpriv)
+    world_log "demo: /dev/net/tun is $(stat -c %a /dev/net/tun) here (not 666): the TUN side runs as uid 0 without capabilities"
+  fi
+  ip -n "$P-ing" tuntap add dev $TUN mode tun user "${tun_user[0]}" group "${tun_user[1]}" || return 1
+  ip -n "$P-ing" link set $TUN up
+  in_ns ing sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
   if [ "${INGEST:-driad-ingest}" = pipeline ]; then
-    bg pipeline ing "$W/pipeline.log" "$DEMO_DIR/../shell-pipeline.sh" -s $SRV_ADDR --tun $TUN --bin "$B" \
-      "$W/admitted.joinfile"
+    # amt-join --tun attaches the same way; driad-lookup and joinfile need nothing.
+    bg pipeline ing "$W/pipeline.log" "${tun_run[@]}" "${NO_CAPS[@]}" "$DEMO_DIR/../shell-pipeline.sh" \
+      -s $SRV_ADDR --tun $TUN --bin "$B" "$run/admitted.joinfile"
     BG_PID_INGEST=$BG_PID
   else
-    bg driad_ingest ing "$W/driad-ingest.log" "$DRIAD_INGEST" -j "$W/admitted.joinfile" --tun $TUN \
-      --resolver $SRV_ADDR --status "$W/driad-ingest.status.json"
+    bg driad_ingest ing "$W/driad-ingest.log" "${tun_run[@]}" "${NO_CAPS[@]}" "$DRIAD_INGEST" \
+      -j "$run/admitted.joinfile" --tun $TUN --resolver $SRV_ADDR --status "$run/driad-ingest.status.json"
     BG_PID_INGEST=$BG_PID
   fi
-  bg cbacc ing "$W/cbacc.log" "$CBACC" -i "$W/pim.joinfile" -o "$W/admitted.joinfile" -b $BUDGET \
-    --dns-server $SRV_ADDR --cacert "$W/srv/pki/ca.crt"
-  bg pimwatch ing "$W/pimwatch.log" "$PIMWATCH" -i ing-dn -j "$W/pim.joinfile" --forward-from $TUN
-  local ingest_pid=$BG_PID_INGEST
+  bg cbacc ing "$W/cbacc.log" "${AS_USER[@]}" "${NO_CAPS[@]}" "$CBACC" -i "$run/pim.joinfile" \
+    -o "$run/admitted.joinfile" -b $BUDGET --dns-server $SRV_ADDR --cacert "$W/srv/pki/ca.crt"
+  bg pimwatch ing "$W/pimwatch.log" "${AS_USER[@]}" "${PIM_CAPS[@]}" "$PIMWATCH" -i ing-dn \
+    -j "$run/pim.joinfile" --forward-from $TUN
+  local ingest_pid=$BG_PID_INGEST p
   # FRR must know pimwatch as a PIM neighbor before it sends Joins to it.
   wait_until 200 grep -q "neighbor 10.2.0.1 up" "$W/pimwatch.log" || return 1
   for p in $ingest_pid $PID_cbacc $PID_pimwatch; do

@@ -50,6 +50,9 @@ rc=$?
 cat "$T/demo.out"
 [ "$rc" = 0 ] || fail "examples/demo.sh exited $rc"
 ok "examples/demo.sh exited 0"
+grep -q "running as: pimwatch uid 65534 (cap_net_admin,cap_net_raw), cbacc uid 65534 (no capabilities), driad-ingest uid [0-9]* (no capabilities)" "$T/demo.out" ||
+  fail "the ingest tools did not run unprivileged with only their capabilities"
+ok "pimwatch ran as nobody with CAP_NET_RAW and CAP_NET_ADMIN only, cbacc and driad-ingest without capabilities"
 
 # The admitted channel, hop by hop.
 need igmp.log "allow { $S }" "no IGMPv3 ALLOW report for $S on the receiver's LAN"
@@ -57,7 +60,7 @@ need pim.log "PIM Join $S,$G_OK to 10.2.0.2" "FRR sent no PIM Join for $S,$G_OK 
 need pimwatch.log "join $S,$G_OK from 10.2.0.1" "pimwatch did not take the Join"
 need cbacc.log "metadata for $S,$G_OK: 2 Mbit/s" "cbacc did not fetch the metadata over TLS"
 need cbacc.log "$S,$G_OK admitted: 2 Mbit/s" "cbacc did not admit $S,$G_OK"
-need driad-ingest.log "joinfile $W/admitted.joinfile: +$S,$G_OK" "driad-ingest did not read the admitted joinfile"
+need driad-ingest.log "joinfile $W/run/admitted.joinfile: +$S,$G_OK" "driad-ingest did not read the admitted joinfile"
 need driad-ingest.log "relay 203.0.113.11 for $S (precedence 10, from AMTRELAY)" "no relay from the AMTRELAY record"
 need amt-relay.log "join $S,$G_OK from 203.0.113.2" "the relay never saw the AMT join"
 need driad-ingest.log "first data $S,$G_OK via 203.0.113.11 after" "driad-ingest logged no first data"
@@ -85,8 +88,8 @@ ok "$S,$G_BIG blocked by cbacc: never joined upstream, 0 packets at the receiver
 need igmp.log "block { $S }" "no IGMPv3 BLOCK report"
 need pim.log "PIM Prune $S,$G_OK to 10.2.0.2" "FRR sent no Prune"
 need pimwatch.log "prune $S,$G_OK" "pimwatch did not take the Prune"
-[ -f "$W/pim.joinfile" ] && [ ! -s "$W/pim.joinfile" ] || fail "pimwatch's joinfile not empty after the leave"
-[ -f "$W/admitted.joinfile" ] && [ ! -s "$W/admitted.joinfile" ] || fail "cbacc's joinfile not empty after the leave"
+[ -f "$W/run/pim.joinfile" ] && [ ! -s "$W/run/pim.joinfile" ] || fail "pimwatch's joinfile not empty after the leave"
+[ -f "$W/run/admitted.joinfile" ] && [ ! -s "$W/run/admitted.joinfile" ] || fail "cbacc's joinfile not empty after the leave"
 need driad-ingest.log "leave $S,$G_OK via 203.0.113.11" "driad-ingest did not leave"
 need amt-relay.log "leave $S,$G_OK from 203.0.113.2 port [0-9]* (block)" "the relay saw no AMT leave"
 ok "the leave travelled IGMP -> PIM Prune -> joinfiles -> driad-ingest -> relay"
