@@ -247,8 +247,13 @@ world_ingest() {
     world_log "demo: /dev/net/tun is $(stat -c %a /dev/net/tun) here (not 666): the TUN side runs as uid 0 without capabilities"
   fi
   ip -n "$P-ing" tuntap add dev $TUN mode tun user "${tun_user[0]}" group "${tun_user[1]}" || return 1
+  mkdir -p "$W/status" && chown "${tun_user[0]}:${tun_user[1]}" "$W/status" || return 1
   ip -n "$P-ing" link set $TUN up
   in_ns ing sysctl -qw "net.ipv4.conf.$TUN.rp_filter=0"
+  bg cbacc ing "$W/cbacc.log" "${AS_USER[@]}" "${NO_CAPS[@]}" "$CBACC" -i "$run/pim.joinfile" \
+    -o "$run/admitted.joinfile" -b $BUDGET --dns-server $SRV_ADDR --cacert "$W/srv/pki/ca.crt"
+  # cbacc writes its (empty) output at start: driad-ingest then finds the file there.
+  wait_until 50 test -f "$run/admitted.joinfile"
   if [ "${INGEST:-driad-ingest}" = pipeline ]; then
     # amt-join --tun attaches the same way; driad-lookup and joinfile need nothing.
     bg pipeline ing "$W/pipeline.log" "${tun_run[@]}" "${NO_CAPS[@]}" "$DEMO_DIR/../shell-pipeline.sh" \
@@ -256,11 +261,9 @@ world_ingest() {
     BG_PID_INGEST=$BG_PID
   else
     bg driad_ingest ing "$W/driad-ingest.log" "${tun_run[@]}" "${NO_CAPS[@]}" "$DRIAD_INGEST" \
-      -j "$run/admitted.joinfile" --tun $TUN --resolver $SRV_ADDR --status "$run/driad-ingest.status.json"
+      -j "$run/admitted.joinfile" --tun $TUN --resolver $SRV_ADDR --status "$W/status/driad-ingest.json"
     BG_PID_INGEST=$BG_PID
   fi
-  bg cbacc ing "$W/cbacc.log" "${AS_USER[@]}" "${NO_CAPS[@]}" "$CBACC" -i "$run/pim.joinfile" \
-    -o "$run/admitted.joinfile" -b $BUDGET --dns-server $SRV_ADDR --cacert "$W/srv/pki/ca.crt"
   bg pimwatch ing "$W/pimwatch.log" "${AS_USER[@]}" "${PIM_CAPS[@]}" "$PIMWATCH" -i ing-dn \
     -j "$run/pim.joinfile" --forward-from $TUN
   local ingest_pid=$BG_PID_INGEST p
