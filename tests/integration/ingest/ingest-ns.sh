@@ -18,6 +18,9 @@
 #   garbage   the joinfile replaced with garbage: the last good set is kept
 #   sigterm   SIGTERM: BLOCK Updates reach the relay, the created TUN device is removed
 #   restart   a second driad-ingest rebuilds every tunnel from the joinfile
+#   refused   relay A refuses (L flag): the source moves to relay B
+#   silent    relay A never answers Requests: the source moves to relay B
+#   discovery a D=0 record: Relay Discovery first, then the advertised relay
 #
 # Needs root, ip, named, dig: exit 77 without them, except in CI (CI=true) where a
 # missing tool is a failure.  Environment: DRIAD_INGEST AMT_RELAY MC_SEND MC_RECV TXCSUM_OFF.
@@ -92,6 +95,7 @@ setup() {
     ip -n "$RLY" addr add fd00:12:2::2/64 dev rly-src nodad
     ip -n "$RLY" addr add 10.13.3.1/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.11/24 dev rly-gw
+    ip -n "$RLY" addr add 10.13.3.21/24 dev rly-gw
     ip -n "$RLY" addr add fd00:13:3::1/64 dev rly-gw nodad
     ip -n "$RLY" addr add fd00:13:3::11/64 dev rly-gw nodad
     ip -n "$GW" addr add 10.13.3.2/24 dev gw0
@@ -136,8 +140,7 @@ $TTL 3
   IN NS ns1.test.
 1 IN AMTRELAY 10 1 1 10.13.3.1
 1 IN AMTRELAY 20 1 1 10.13.3.11
-5 IN AMTRELAY 10 1 1 10.13.3.1
-5 IN AMTRELAY 20 1 1 10.13.3.11
+5 IN AMTRELAY 10 0 1 10.13.3.21 ; D=0: Relay Discovery to relay B's discovery address
 Z
     cat >"$W/bind/v6.zone" <<'Z'
 $TTL 3
@@ -166,12 +169,14 @@ stop_bind() {
     rm -f "$W/bind/named.pid"
 }
 
-start_relay() { # start_relay NAME ADDR4 ADDR6
-    ip netns exec "$RLY" "$AMT_RELAY" -a "$2" -a "$3" --data-if rly-src --qqic 2 --mld-qqic 2 \
-        >"$W/relay-$1.out" 2>"$W/relay-$1.log" &
-    eval "RELAY_$1=$!"
+start_relay() { # start_relay NAME ADDR4 ADDR6 [RELAY ARGS...]
+    n=$1 a4=$2 a6=$3
+    shift 3
+    ip netns exec "$RLY" "$AMT_RELAY" -a "$a4" -a "$a6" --data-if rly-src --qqic 2 --mld-qqic 2 "$@" \
+        >"$W/relay-$n.out" 2>"$W/relay-$n.log" &
+    eval "RELAY_$n=$!"
     PIDS="$PIDS $!"
-    wait_log "$W/relay-$1.log" listening 50 || fail "relay $1 did not start"
+    wait_log "$W/relay-$n.log" listening 50 || fail "relay $n did not start"
 }
 
 sender() { # sender SOURCE GROUP: 20 s of data, one datagram every 5 ms
@@ -221,8 +226,13 @@ joins() { # joins LINE...: replace the joinfile atomically
 
 setup
 start_bind
-start_relay A 10.13.3.1 fd00:13:3::1
-start_relay B 10.13.3.11 fd00:13:3::11
+# Relay A misbehaves in some cases; relay B also serves the discovery address 10.13.3.21.
+case $CASE in
+refused) start_relay A 10.13.3.1 fd00:13:3::1 --l-flag ;;
+silent) start_relay A 10.13.3.1 fd00:13:3::1 --ignore-requests 1000 ;;
+*) start_relay A 10.13.3.1 fd00:13:3::1 ;;
+esac
+start_relay B 10.13.3.11 fd00:13:3::11 -l 10.13.3.21
 
 case $CASE in
 flow)
@@ -287,7 +297,7 @@ dns)
     receive 10.12.2.1 232.1.1.1 20
     grep -q "leave 10.12.2.1,232.1.1.1" "$LOG" && fail "the running channel was left during the DNS outage"
     start_bind
-    wait_log "$LOG" "relay 10.13.3.1 for 10.12.2.5" 300 || fail "the new source was not retried"
+    wait_log "$LOG" "relay 10.13.3.21 for 10.12.2.5" 300 || fail "the new source was not retried"
     receive 10.12.2.5 232.1.1.2 20
     stop_ingest
     echo "ok: DNS down: running tunnel unaffected, new source retried and joined when DNS came back"
@@ -354,11 +364,42 @@ restart)
     wait_log "$LOG" "tunnel fd00:13:3::1: joined" 100 || fail "restart: IPv6 tunnel not rebuilt"
     receive 10.12.2.1 232.1.1.1 20
     receive fd00:12:2::1 ff3e::8000:1 20
+    # Two runs: relay A saw its two channels joined twice, relay B (through discovery)
+    # its one channel twice.
     n1=$(grep -c "join .* from 10.13.3.2\|join .* from fd00:13:3::2" "$W/relay-A.log")
-    [ "$n1" -ge 6 ] || fail "relay A saw $n1 joins, want 3 per run"
+    [ "$n1" -ge 4 ] || fail "relay A saw $n1 joins, want 2 per run"
+    n2=$(grep -c "join 10.12.2.5,232.1.1.2 from 10.13.3.2" "$W/relay-B.log")
+    [ "$n2" -ge 2 ] || fail "relay B saw $n2 joins, want 1 per run"
     stop_ingest
     [ -s "$FIRST" ] || fail "first run log empty"
     echo "ok: restart rebuilt every tunnel from the joinfile"
+    ;;
+refused|silent)
+    # Relay A answers with the L flag (refused) or never answers Requests (silent): the
+    # source moves to relay B and its data arrives.
+    joins "10.12.2.1,232.1.1.1"
+    sender 10.12.2.1 232.1.1.1
+    start_ingest
+    if [ "$CASE" = refused ]; then why="refused (L flag)"; else why="no answer to Requests"; fi
+    wait_log "$LOG" "relay 10.13.3.1 held down for 30 s: $why; 10.12.2.1 moves to 10.13.3.11" 200 ||
+        fail "no failover ($why)"
+    wait_log "$LOG" "tunnel 10.13.3.11: joined" 100 || fail "tunnel to relay B not joined"
+    receive 10.12.2.1 232.1.1.1 20
+    stop_ingest
+    echo "ok: relay A $why: the source moved to relay B and its data arrived"
+    ;;
+discovery)
+    # D=0: Relay Discovery to the record's address, Requests to the advertised relay.
+    joins "10.12.2.5,232.1.1.2"
+    sender 10.12.2.5 232.1.1.2
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.21: opened (relay discovery)" 100 || fail "no discovery tunnel"
+    wait_log "$LOG" "tunnel 10.13.3.21: discovering" 100 || fail "no discovery"
+    wait_log "$LOG" "tunnel 10.13.3.21: joined" 100 || fail "discovery tunnel not joined"
+    grep -q "advertisement to 10.13.3.2 .*: relay 10.13.3.11" "$W/relay-B.log" || fail "relay B advertised nothing"
+    receive 10.12.2.5 232.1.1.2 20
+    stop_ingest
+    echo "ok: D=0 record: Relay Discovery, then the advertised relay delivered the data"
     ;;
 *)
     fail "unknown case $CASE"
