@@ -20,6 +20,7 @@
 #   restart   a second driad-ingest rebuilds every tunnel from the joinfile
 #   refused   relay A refuses (L flag): the source moves to relay B
 #   silent    relay A never answers Requests: the source moves to relay B
+#   notraffic relay A stops delivering while joined (--no-traffic): the source moves
 #   discovery a D=0 record: Relay Discovery first, then the advertised relay
 #
 # Needs root, ip, named, dig: exit 77 without them, except in CI (CI=true) where a
@@ -230,6 +231,7 @@ start_bind
 case $CASE in
 refused) start_relay A 10.13.3.1 fd00:13:3::1 --l-flag ;;
 silent) start_relay A 10.13.3.1 fd00:13:3::1 --ignore-requests 1000 ;;
+notraffic) start_relay A 10.13.3.1 fd00:13:3::1 --fault silent ;;
 *) start_relay A 10.13.3.1 fd00:13:3::1 ;;
 esac
 start_relay B 10.13.3.11 fd00:13:3::11 -l 10.13.3.21
@@ -387,6 +389,21 @@ refused|silent)
     receive 10.12.2.1 232.1.1.1 20
     stop_ingest
     echo "ok: relay A $why: the source moved to relay B and its data arrived"
+    ;;
+notraffic)
+    # Relay A goes silent mid-stream (SIGUSR1: no data, no answers): with --no-traffic
+    # the joined tunnel is declared failed (RFC 8777 §3.3.4.1) and the source moves.
+    joins "10.12.2.1,232.1.1.1"
+    sender 10.12.2.1 232.1.1.1
+    start_ingest --no-traffic 1
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel to relay A not joined"
+    receive 10.12.2.1 232.1.1.1 20
+    kill -USR1 "$RELAY_A"
+    wait_log "$LOG" "relay 10.13.3.1 held down for 30 s: no traffic; 10.12.2.1 moves to 10.13.3.11" 100 ||
+        fail "no failover after the relay stopped delivering"
+    receive 10.12.2.1 232.1.1.1 20
+    stop_ingest
+    echo "ok: relay A stopped delivering while joined: the source moved to relay B, data resumed"
     ;;
 discovery)
     # D=0: Relay Discovery to the record's address, Requests to the advertised relay.
