@@ -78,8 +78,9 @@ if [ -z "$B" ]; then
   B=$ROOT/build-demo
   say "building in $B"
   if [ ! -f "$B/build.ninja" ]; then
-    meson setup "$B" "$ROOT" >"$ROOT/.demo-setup.log" 2>&1 || { cat "$ROOT/.demo-setup.log"; die "meson setup failed"; }
-    rm -f "$ROOT/.demo-setup.log"
+    setup_log=$(mktemp)
+    meson setup "$B" "$ROOT" >"$setup_log" 2>&1 || { cat "$setup_log"; rm -f "$setup_log"; die "meson setup failed"; }
+    rm -f "$setup_log"
   fi
   meson compile -C "$B" >/dev/null || die "build failed (run: meson compile -C $B)"
 fi
