@@ -11,6 +11,10 @@
 #                   driad-ingest --tun <tun>
 #   local side      an FRR router (IGMPv3 + PIM) and a receiver host
 #
+# The ingest tools run as an unprivileged user with only their own capabilities, as the
+# units in examples/systemd/ do (pimwatch: CAP_NET_RAW + CAP_NET_ADMIN; cbacc and
+# driad-ingest: none).
+#
 # The receiver joins two channels: 232.1.1.1 (2 Mbit/s, within the 10 Mbit/s budget) and
 # 232.1.1.2 (20 Mbit/s, over it).  Every hop is printed as it happens; the admitted
 # channel's packets arrive at the receiver, the blocked one's never do; the receiver

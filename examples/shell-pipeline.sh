@@ -32,7 +32,11 @@ while [ $# -gt 1 ]; do
     *) break ;;
   esac
 done
-case "${1:-}" in ""|-h|--help) sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; exit 2 ;; esac
+usage() { sed -n '2,/^set -u/p' "$0" | sed -e '$d' -e 's/^# \{0,1\}//'; }
+case "${1:-}" in
+  -h|--help) usage; exit 0 ;;
+  "") usage >&2; exit 2 ;;
+esac
 JOINFILE=$1
 
 tool() { # tool NAME: the path of one of our tools
