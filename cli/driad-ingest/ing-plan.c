@@ -20,6 +20,7 @@ struct src {
     bool lookup_pending; /* ops.lookup called, no result yet */
     uint64_t next_at;    /* next lookup, AMT_NEVER for none */
     unsigned failures;
+    int last_status;     /* of the previous answer, -1 before the first */
 };
 
 struct hold {
@@ -55,7 +56,7 @@ void ing_plan_settings_default(ing_plan_settings *s)
     s->dns_retry_max = AMT_S(120);
     s->restart_initial = AMT_S(4);
     s->restart_max = AMT_S(120);
-    s->min_relookup = AMT_S(1);
+    s->min_relookup = AMT_S(5);
     amt_addr_parse(&s->anycast_relay, "192.52.193.1");
 }
 
@@ -291,6 +292,7 @@ int ing_plan_add(ing_plan *p, uint64_t now, const amt_sg *sg)
             return -ENOMEM;
         s->addr = sg->source;
         s->state = ING_SRC_LOOKUP;
+        s->last_status = -1;
         s->next_at = AMT_NEVER;
         p->srcs[p->n_srcs++] = s;
         fresh = true;
@@ -361,6 +363,9 @@ void ing_plan_lookup_result(ing_plan *p, uint64_t now, const amt_addr *source, i
     s->lookup_pending = false;
     char a[AMT_ADDR_STRLEN], r[AMT_ADDR_STRLEN];
     fa(source, a);
+    /* The same negative answer again is not news: logged at debug level. */
+    bool repeated = s->last_status == status;
+    s->last_status = status;
     /* The next lookup: when the answer expires (TTL), never sooner than min_relookup. */
     uint64_t relookup = expires > now + p->set.min_relookup ? expires : now + p->set.min_relookup;
 
@@ -395,11 +400,18 @@ void ing_plan_lookup_result(ing_plan *p, uint64_t now, const amt_addr *source, i
         const char *what = status == ING_LOOKUP_NO_RELAY  ? "no relay (type 0 record)"
                            : status != ING_LOOKUP_NO_RECORD ? "no usable relay"
                                                           : "no record";
-        plog(p, LOG_NOTICE, "lookup %s: %s", a, what);
+        plog(p, repeated ? LOG_DEBUG : LOG_NOTICE, "lookup %s: %s", a, what);
         detach_all(p, now, s);
         s->state = ING_SRC_WAITING;
         set_cands(s, NULL, 0);
-        s->next_at = relookup;
+        if (expires > now + p->set.min_relookup) {
+            s->next_at = expires; /* RFC 2308 negative TTL */
+        } else {
+            /* No negative TTL to go by (no SOA in the answer): back off instead of asking
+             * again every few seconds (RFC 8777 §3.5). */
+            s->failures++;
+            s->next_at = now + backoff(p, p->set.dns_retry_initial, p->set.dns_retry_max, s->failures - 1);
+        }
         recompute_expiry(p);
         return;
     }

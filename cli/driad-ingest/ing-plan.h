@@ -66,7 +66,7 @@ typedef struct ing_plan_settings {
     uint64_t dns_retry_max;     /* RFC 8777 §3.5: 120 s */
     uint64_t restart_initial;   /* candidates exhausted, RFC 8777 §3.3.4.1: 4 s */
     uint64_t restart_max;       /* RFC 8777 §3.3.4.1: 120 s */
-    uint64_t min_relookup;      /* a TTL-driven re-lookup never comes sooner: 1 s */
+    uint64_t min_relookup;      /* a TTL-driven re-lookup never comes sooner: 5 s */
     bool anycast;               /* no AMTRELAY record: use anycast_relay (discovery) */
     amt_addr anycast_relay;     /* RFC 7450 §7: 192.52.193.1 */
 } ing_plan_settings;

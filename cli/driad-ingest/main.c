@@ -326,6 +326,8 @@ static void app_process(void *user, uint64_t now)
     }
 }
 
+static void print_summary(struct app *app);
+
 static void on_signal(void *user, int signo)
 {
     struct app *app = user;
@@ -343,8 +345,11 @@ static void on_signal(void *user, int signo)
         return;
     app->stopping = true;
     mc_notice("signal %d: leaving every channel", signo);
-    ing_tunnels_shutdown(app->tunnels, now);
+    /* The summary and the last snapshot show the channels as they were, before the
+     * leaves empty the tunnels. */
+    print_summary(app);
     write_status(app, now);
+    ing_tunnels_shutdown(app->tunnels, now);
     mc_loop_stop(app->loop, 0);
 }
 
@@ -583,7 +588,6 @@ int main(int argc, char **argv)
         mc_err("event loop: %s", strerror(-r));
         goto out;
     }
-    print_summary(app);
     status = app->exit_status ? app->exit_status : MC_EXIT_OK;
     if (app->tun.created)
         mc_info("tun %s: removed", app->tun.name);

@@ -261,6 +261,11 @@ flow)
     python3 -c "import json,sys; json.load(open(sys.argv[1]))" "$W/status.json" 2>/dev/null ||
         { command -v python3 >/dev/null && fail "status file is not JSON"; }
     stop_ingest
+    # The exit summary on stdout: one line per channel.
+    grep -q "^10.12.2.1,232.1.1.1 via 10.13.3.1: [1-9][0-9]* packets, [1-9][0-9]* bytes$" "$W/ingest1.out" ||
+        fail "summary: $(cat "$W/ingest1.out")"
+    grep -q "^fd00:12:2::1,ff3e::8000:1 via fd00:13:3::1: [1-9][0-9]* packets" "$W/ingest1.out" ||
+        fail "summary: $(cat "$W/ingest1.out")"
     echo "ok: IPv4 and IPv6 channels through their relays into $TUN, status file written"
     ;;
 failover)
@@ -409,13 +414,15 @@ discovery)
     # D=0: Relay Discovery to the record's address, Requests to the advertised relay.
     joins "10.12.2.5,232.1.1.2"
     sender 10.12.2.5 232.1.1.2
-    start_ingest
+    start_ingest --json
     wait_log "$LOG" "tunnel 10.13.3.21: opened (relay discovery)" 100 || fail "no discovery tunnel"
     wait_log "$LOG" "tunnel 10.13.3.21: discovering" 100 || fail "no discovery"
     wait_log "$LOG" "tunnel 10.13.3.21: joined" 100 || fail "discovery tunnel not joined"
     grep -q "advertisement to 10.13.3.2 .*: relay 10.13.3.11" "$W/relay-B.log" || fail "relay B advertised nothing"
     receive 10.12.2.5 232.1.1.2 20
     stop_ingest
+    grep -q '^{"source":"10.12.2.5","group":"232.1.1.2","relay":"10.13.3.21","packets":[1-9][0-9]*,"bytes":[1-9][0-9]*}$' \
+        "$W/ingest1.out" || fail "JSON summary: $(cat "$W/ingest1.out")"
     echo "ok: D=0 record: Relay Discovery, then the advertised relay delivered the data"
     ;;
 *)
