@@ -22,6 +22,7 @@
 #   silent    relay A never answers Requests: the source moves to relay B
 #   notraffic relay A stops delivering while joined (--no-traffic): the source moves
 #   discovery a D=0 record: Relay Discovery first, then the advertised relay
+#   noadvert  a D=0 record whose address never advertises: the source moves on
 #
 # Needs root, ip, named, dig: exit 77 without them, except in CI (CI=true) where a
 # missing tool is a failure.  Environment: DRIAD_INGEST AMT_RELAY MC_SEND MC_RECV TXCSUM_OFF.
@@ -91,12 +92,14 @@ setup() {
     ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
     ip -n "$SRC" addr add 10.12.2.1/24 dev src0
     ip -n "$SRC" addr add 10.12.2.5/24 dev src0
+    ip -n "$SRC" addr add 10.12.2.7/24 dev src0
     ip -n "$SRC" addr add fd00:12:2::1/64 dev src0 nodad
     ip -n "$RLY" addr add 10.12.2.2/24 dev rly-src
     ip -n "$RLY" addr add fd00:12:2::2/64 dev rly-src nodad
     ip -n "$RLY" addr add 10.13.3.1/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.11/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.21/24 dev rly-gw
+    ip -n "$RLY" addr add 10.13.3.31/24 dev rly-gw
     ip -n "$RLY" addr add fd00:13:3::1/64 dev rly-gw nodad
     ip -n "$RLY" addr add fd00:13:3::11/64 dev rly-gw nodad
     ip -n "$GW" addr add 10.13.3.2/24 dev gw0
@@ -142,6 +145,8 @@ $TTL 3
 1 IN AMTRELAY 10 1 1 10.13.3.1
 1 IN AMTRELAY 20 1 1 10.13.3.11
 5 IN AMTRELAY 10 0 1 10.13.3.21 ; D=0: Relay Discovery to relay B's discovery address
+7 IN AMTRELAY 10 0 1 10.13.3.31 ; D=0 to an address where no relay answers
+7 IN AMTRELAY 20 1 1 10.13.3.11
 Z
     cat >"$W/bind/v6.zone" <<'Z'
 $TTL 3
@@ -409,6 +414,19 @@ notraffic)
     receive 10.12.2.1 232.1.1.1 20
     stop_ingest
     echo "ok: relay A stopped delivering while joined: the source moved to relay B, data resumed"
+    ;;
+noadvert)
+    # The best record's discovery address never advertises a relay: after the Relay
+    # Discovery attempts the source moves to the next record.
+    joins "10.12.2.7,232.1.1.7"
+    sender 10.12.2.7 232.1.1.7
+    start_ingest
+    wait_log "$LOG" "tunnel 10.13.3.31: discovering" 100 || fail "no discovery"
+    wait_log "$LOG" "relay 10.13.3.31 held down for 30 s: no Relay Advertisement; 10.12.2.7 moves to 10.13.3.11" 300 ||
+        fail "no failover after the unanswered discoveries"
+    receive 10.12.2.7 232.1.1.7 20
+    stop_ingest
+    echo "ok: no Relay Advertisement: the source moved to its second record, data arrived"
     ;;
 discovery)
     # D=0: Relay Discovery to the record's address, Requests to the advertised relay.
