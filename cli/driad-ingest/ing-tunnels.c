@@ -220,6 +220,10 @@ static int tunnel_new(ing_tunnels *t, uint64_t now, const ing_candidate *c, stru
         gs.refresh_min = t->set.retry;
     }
     gs.data_timeout = t->set.no_traffic;
+    /* The same hold-down as the plan's, so a lingering tunnel that was refused is usable
+     * again when the plan may pick its relay again. */
+    if (t->set.holddown)
+        gs.holddown = t->set.holddown;
     gs.user = tu;
     gs.rand = tunnel_rand;
     gs.event = on_event;

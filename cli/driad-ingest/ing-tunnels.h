@@ -23,6 +23,7 @@ struct ing_tunnels_settings {
     uint64_t linger;       /* 10 s */
     uint64_t retry;        /* first Discovery/Request retransmission (0: libamt's 1 s) */
     uint64_t no_traffic;   /* RFC 8777 §3.3.4.1 loss detection; 0 = off */
+    uint64_t holddown;     /* libamt's own wait after an L flag (0: its 600 s) */
     int rcvbuf;            /* per-tunnel SO_RCVBUF */
     unsigned batch;        /* datagrams per recvmmsg (0: libamt's 32) */
     /* A relay failed: called from the loop, outside libamt. */

@@ -554,6 +554,7 @@ int main(int argc, char **argv)
                                .log = mc_log_callback, .rand = app_rand};
     struct ing_tunnels_settings ts = {.loop = app->loop, .relay_port = (uint16_t)relay_port,
                                       .linger = linger, .retry = retry, .no_traffic = no_traffic,
+                                      .holddown = ps.hold_down,
                                       .rcvbuf = (int)rcvbuf, .batch = (unsigned)batch,
                                       .failed = tunnel_failed, .data = tunnel_data, .user = app};
     if (ing_plan_new(&app->plan, &ps, &ops) < 0 || ing_tunnels_new(&app->tunnels, &ts) < 0 ||
