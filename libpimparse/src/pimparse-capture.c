@@ -147,28 +147,92 @@ uint64_t pimparse_capture_get_expiry(pimparse_capture *c)
     return c ? pimparse_state_get_expiry(c->st) : PIMPARSE_NEVER;
 }
 
+/* Replay reads frames in batches (see "batched input" in pimparse-state.c): each frame
+ * is copied out of libpcap's buffer (valid only until the next read) and decoded at once,
+ * which prefetches its hash slots; the batch is then processed in capture order. */
+#define BATCH_FRAMES 16
+#define BATCH_BYTES 65536
+/* Entries are prefetched this many frames before they are processed. */
+#define ENTRY_AHEAD 4
+
+struct batch {
+    unsigned n;
+    size_t used;
+    struct {
+        size_t off, len;
+        uint64_t ts;
+        int rc;
+        pimparse_packet pkt;
+        struct pp_ahead ah;
+    } f[BATCH_FRAMES];
+    uint8_t data[BATCH_BYTES];
+};
+
+static void batch_run(pimparse_capture *c, struct batch *b)
+{
+    for (unsigned i = 0; i < b->n && i < ENTRY_AHEAD; i++)
+        pp_state_prefetch_entries(c->st, &b->f[i].ah);
+    for (unsigned i = 0; i < b->n; i++) {
+        if (i + ENTRY_AHEAD < b->n)
+            pp_state_prefetch_entries(c->st, &b->f[i + ENTRY_AHEAD].ah);
+        c->last_time = b->f[i].ts;
+        pp_state_process_decoded(c->st, b->f[i].rc, &b->f[i].pkt, b->f[i].len, b->f[i].ts);
+    }
+    b->n = 0;
+    b->used = 0;
+}
+
 long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
 {
     if (!c || !c->pcap || c->fd >= 0)
         return PIMPARSE_ERR_INVALID;
+    struct batch *b = pp_malloc(sizeof *b);
+    if (!b)
+        return PIMPARSE_ERR_NOMEM;
+    b->n = 0;
+    b->used = 0;
     long n = 0;
+    int err = 0;
     while (max_frames == 0 || (unsigned long)n < max_frames) {
         struct pcap_pkthdr *h;
         const u_char *data;
         int r = pcap_next_ex(c->pcap, &h, &data);
         if (r == PCAP_ERROR_BREAK)
             break;
-        if (r < 0)
-            return PIMPARSE_ERR_PCAP;
+        if (r < 0) {
+            err = PIMPARSE_ERR_PCAP;
+            break;
+        }
         if (r == 0) /* a live timeout; files never return it */
             break;
         /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
         uint64_t ts = (uint64_t)h->ts.tv_sec * PIMPARSE_NS_PER_S + (uint64_t)h->ts.tv_usec;
-        c->last_time = ts;
-        pimparse_state_process_frame(c->st, c->linktype, data, h->caplen, ts);
+        size_t len = h->caplen;
         n++;
+        if (len > BATCH_BYTES - b->used)
+            batch_run(c, b);
+        if (len > BATCH_BYTES) {
+            /* Larger than a whole batch: processed straight from libpcap's buffer. */
+            c->last_time = ts;
+            pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
+            continue;
+        }
+        unsigned i = b->n++;
+        b->f[i].off = b->used;
+        b->f[i].len = len;
+        b->f[i].ts = ts;
+        memcpy(b->data + b->used, data, len);
+        b->used += len;
+        b->f[i].rc = pp_state_decode_ahead(c->st, c->linktype, b->data + b->f[i].off, len,
+                                           &b->f[i].pkt, &b->f[i].ah);
+        if (b->n == BATCH_FRAMES)
+            batch_run(c, b);
     }
-    return n;
+    /* Frames read before an error are still processed: a truncated capture keeps what
+     * came before the cut. */
+    batch_run(c, b);
+    pp_free(b);
+    return err ? err : n;
 }
 
 uint64_t pimparse_capture_last_time(const pimparse_capture *c)

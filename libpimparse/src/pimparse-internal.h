@@ -62,4 +62,23 @@ PIMPARSE_HIDDEN int pp_addr_is_unicast(const pimparse_addr *a);
  * length (6 or 18) or a negative PIMPARSE_ERR_*. */
 PIMPARSE_HIDDEN int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimparse_addr *out);
 
+/* Batched frame input for the replay driver (pimparse-state.c, "batched input"). */
+#define PP_AHEAD_MAX 4
+struct pp_ahead {
+    unsigned n;
+    uint32_t hash[PP_AHEAD_MAX]; /* hashes of the frame's first (S,G) entries */
+};
+/* Decodes a frame as pimparse_state_process_frame() would and prefetches the hash slots
+ * of its first (S,G)s.  Returns the decode result for pp_state_process_decoded(). */
+PIMPARSE_HIDDEN int pp_state_decode_ahead(pimparse_state *st, int linktype,
+                                          const uint8_t *frame, size_t len,
+                                          pimparse_packet *pkt, struct pp_ahead *ah);
+/* Prefetches the entries those slots point to (call a few frames before processing). */
+PIMPARSE_HIDDEN void pp_state_prefetch_entries(const pimparse_state *st,
+                                               const struct pp_ahead *ah);
+/* pimparse_state_process_frame() for a frame decoded by pp_state_decode_ahead(). */
+PIMPARSE_HIDDEN int pp_state_process_decoded(pimparse_state *st, int decode_rc,
+                                             const pimparse_packet *pkt, size_t len,
+                                             uint64_t now);
+
 #endif

@@ -183,12 +183,27 @@ static uint64_t fmix64(uint64_t h)
     return h;
 }
 
-/* Mixes all 33 key bytes: SSM groups share 232/8 and sources share prefixes, so a hash
- * over a few bytes would collapse into a few chains. */
+static uint64_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Mixes every address bit: SSM groups share 232/8 and sources share prefixes, so a hash
+ * over a few bytes would collapse into a few chains.  IPv4 keys have zeros in bytes 4-15
+ * (every caller clears them), so only their first four bytes are read: the key was just
+ * written as 4 bytes beside a cleared tail, and 8-byte loads across those stores would
+ * stall on store forwarding. */
 static uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s, const uint8_t *g)
 {
     const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
     uint64_t h = seed ^ ((uint64_t)family * k);
+    if (family == PIMPARSE_AF_IPV4) {
+        h = (h ^ load32(s)) * k;
+        h = (h ^ (h >> 29) ^ load32(g)) * k;
+        return (uint32_t)fmix64(h);
+    }
     h = (h ^ load64(s)) * k;
     h = (h ^ (h >> 29) ^ load64(s + 8)) * k;
     h = (h ^ (h >> 29) ^ load64(g)) * k;
@@ -777,22 +792,93 @@ static int dispatch(pimparse_state *st, const pimparse_packet *pkt, uint64_t now
     return r;
 }
 
+static int process_decoded(pimparse_state *st, int decode_rc, const pimparse_packet *pkt,
+                           size_t len, uint64_t now)
+{
+    st->stats.frames++;
+    pimparse_state_handle_expiry(st, now);
+    if (decode_rc < 0) {
+        count_error(st, decode_rc);
+        if (decode_rc != PIMPARSE_ERR_NOT_PIM && decode_rc != PIMPARSE_ERR_NOT_IP)
+            st_log(st, LOG_DEBUG, "frame of %zu bytes dropped: %s", len,
+                   pimparse_strerror(decode_rc));
+        return decode_rc;
+    }
+    return dispatch(st, pkt, now);
+}
+
 int pimparse_state_process_frame(pimparse_state *st, int linktype, const uint8_t *frame,
                                  size_t len, uint64_t now)
 {
     if (!st || !frame)
         return PIMPARSE_ERR_INVALID;
-    st->stats.frames++;
-    pimparse_state_handle_expiry(st, now);
+    /* Decoding is pure: doing it before the due timers run changes nothing. */
     pimparse_packet pkt;
     int r = pimparse_frame_decode(linktype, frame, len, &pkt);
-    if (r < 0) {
-        count_error(st, r);
-        if (r != PIMPARSE_ERR_NOT_PIM && r != PIMPARSE_ERR_NOT_IP)
-            st_log(st, LOG_DEBUG, "frame of %zu bytes dropped: %s", len, pimparse_strerror(r));
+    return process_decoded(st, r, &pkt, len, now);
+}
+
+/* ---- batched input ---------------------------------------------------------------- */
+
+/* A million distinct (S,G)s make every lookup a cache (and TLB) miss on the slot array
+ * and, for a refresh, another on the entry.  The replay driver decodes a batch of frames
+ * ahead, and these two stages fetch those lines while earlier frames are processed: the
+ * misses overlap instead of stalling one after the other.  Both stages only read and
+ * prefetch; a table that grows in between makes a prefetch useless, never wrong. */
+int pp_state_decode_ahead(pimparse_state *st, int linktype, const uint8_t *frame, size_t len,
+                          pimparse_packet *pkt, struct pp_ahead *ah)
+{
+    ah->n = 0;
+    int r = pimparse_frame_decode(linktype, frame, len, pkt);
+    if (r < 0 || pkt->pim_type != PIMPARSE_TYPE_JOIN_PRUNE)
         return r;
+    /* A quick walk over the first sources, bounds-checked but not validated: the message
+     * is validated when it is processed, and a hint computed from a bad one does no harm.
+     * Addresses are hashed in place (hash_key reads 4 bytes of an IPv4 address). */
+    const uint8_t *m = pkt->pim;
+    size_t mlen = pkt->pim_len;
+    uint8_t fam = pkt->ip_src.family;
+    size_t alen = fam == PIMPARSE_AF_IPV6 ? 16 : 4, elen = 4 + alen;
+    size_t off = 4 + (2 + alen) + 4;
+    if (mlen < off)
+        return r;
+    unsigned ngroups = m[off - 3];
+    uint32_t mask = st->nslots - 1;
+    for (unsigned gi = 0; gi < ngroups && ah->n < PP_AHEAD_MAX; gi++) {
+        if (mlen - off < elen + 4)
+            break;
+        const uint8_t *g = m + off + 4;
+        size_t nsrc = (size_t)pp_get16(m + off + elen) + pp_get16(m + off + elen + 2);
+        off += elen + 4;
+        for (size_t i = 0; i < nsrc && ah->n < PP_AHEAD_MAX; i++) {
+            if (mlen - off < elen)
+                return r;
+            const uint8_t *src = m + off;
+            off += elen;
+            if (src[2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R))
+                continue;
+            uint32_t h = hash_key(st->set.hash_seed, fam, src + 4, g);
+            ah->hash[ah->n++] = h;
+            __builtin_prefetch(&st->slots[h & mask]);
+        }
     }
-    return dispatch(st, &pkt, now);
+    return r;
+}
+
+void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *ah)
+{
+    uint32_t mask = st->nslots - 1;
+    for (unsigned i = 0; i < ah->n; i++) {
+        const struct slot *sl = &st->slots[ah->hash[i] & mask];
+        if (sl->idx != NIL && sl->hash == ah->hash[i])
+            __builtin_prefetch(&st->sg[sl->idx]);
+    }
+}
+
+int pp_state_process_decoded(pimparse_state *st, int decode_rc, const pimparse_packet *pkt,
+                             size_t len, uint64_t now)
+{
+    return process_decoded(st, decode_rc, pkt, len, now);
 }
 
 int pimparse_state_process_packet(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)

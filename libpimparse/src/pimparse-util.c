@@ -85,20 +85,44 @@ bool pimparse_addr_equal(const pimparse_addr *a, const pimparse_addr *b)
 
 uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
 {
-    /* Summing 32-bit big-endian words into 64 bits and folding gives the same one's
-     * complement sum as 16-bit words (RFC 1071 §2(B)), with half the additions. */
-    uint64_t acc = sum;
+    /* RFC 1071 §2(B): the one's complement sum does not depend on byte order, so the
+     * words are summed as the host loads them (8 bytes at a time, as two 32-bit halves
+     * into 64 bits) and the folded 16-bit result is put into network order at the end. */
+    uint64_t acc = 0;
     size_t i = 0;
-    for (; i + 4 <= len; i += 4)
-        acc += (uint32_t)data[i] << 24 | (uint32_t)data[i + 1] << 16 |
-               (uint32_t)data[i + 2] << 8 | data[i + 3];
-    for (; i + 1 < len; i += 2)
-        acc += (uint32_t)data[i] << 8 | data[i + 1];
-    if (i < len)
-        acc += (uint32_t)data[i] << 8;
-    while (acc >> 32)
-        acc = (acc & 0xffffffffu) + (acc >> 32);
-    return (uint32_t)acc;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        acc += (v & 0xffffffffu) + (v >> 32);
+    }
+    if (i + 4 <= len) {
+        uint32_t v;
+        memcpy(&v, data + i, 4);
+        acc += v;
+        i += 4;
+    }
+    if (i + 2 <= len) {
+        uint16_t v;
+        memcpy(&v, data + i, 2);
+        acc += v;
+        i += 2;
+    }
+    if (i < len) {
+        /* The odd last byte is the high byte of a word padded with zero. */
+        const uint8_t pad[2] = {data[i], 0};
+        uint16_t v;
+        memcpy(&v, pad, 2);
+        acc += v;
+    }
+    while (acc >> 16)
+        acc = (acc & 0xffffu) + (acc >> 16);
+    uint16_t folded = (uint16_t)acc;
+    const uint8_t *fb = (const uint8_t *)&folded;
+    uint64_t be = (uint64_t)fb[0] << 8 | fb[1];
+    be += sum;
+    while (be >> 32)
+        be = (be & 0xffffffffu) + (be >> 32);
+    return (uint32_t)be;
 }
 
 uint16_t pimparse_checksum(const uint8_t *data, size_t len, uint32_t initial)
