@@ -43,6 +43,10 @@ PIMPARSE_HIDDEN void *pp_malloc(size_t size);
 PIMPARSE_HIDDEN void *pp_calloc(size_t n, size_t size);
 PIMPARSE_HIDDEN void *pp_realloc(void *p, size_t size);
 PIMPARSE_HIDDEN void pp_free(void *p);
+/* For the (S,G) tables: large blocks are huge-page aligned and hinted (pimparse-alloc.c).
+ * pp_realloc_table copies old_size bytes into the new block; free with pp_free. */
+PIMPARSE_HIDDEN void *pp_malloc_table(size_t size);
+PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t size);
 /* Test hook: the n-th allocation from now (1-based) and every later one fail; 0 turns
  * failure injection off.  Returns the number of allocations made since the last call. */
 PIMPARSE_HIDDEN unsigned long pp_alloc_fail_at(unsigned long n);

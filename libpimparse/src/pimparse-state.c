@@ -47,9 +47,16 @@ struct nbr {
     pimparse_addr secondary[MAX_SECONDARY];
 };
 
+/* Entries live in segments that double in size (1024, 1024, 2048, 4096 ... entries), so
+ * an index never moves and growing never copies: segment k >= 1 holds indexes
+ * [2^(9+k), 2^(10+k)), segment 0 holds [0, 1024). */
+#define SEG0_SHIFT 10
+#define MAX_SEGS 22 /* up to 2^31 entries */
+
 struct pimparse_state {
     pimparse_settings set;
-    struct sg *sg;
+    struct sg *seg[MAX_SEGS];
+    unsigned n_segs;
     uint32_t sg_cap, sg_used, free_head, count;
     struct slot *slots;
     uint32_t nslots; /* power of two, at least twice the count (linear probing) */
@@ -61,6 +68,14 @@ struct pimparse_state {
     size_t n_locals, cap_locals;
     pimparse_stats stats;
 };
+
+static inline struct sg *sg_at(const pimparse_state *st, uint32_t idx)
+{
+    /* lg = floor(log2(idx)) for idx >= 1024, 9 below: segment lg - 9 starts at 2^lg. */
+    unsigned lg = 31u - (unsigned)__builtin_clz(idx | ((UINT32_C(1) << SEG0_SHIFT) - 1));
+    uint32_t base = (UINT32_C(1) << lg) & ~((UINT32_C(1) << SEG0_SHIFT) - 1);
+    return &st->seg[lg - (SEG0_SHIFT - 1)][idx - base];
+}
 
 static void st_log(const pimparse_state *st, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -106,7 +121,7 @@ int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
     st->set = s;
     st->free_head = NIL;
     st->nslots = 64;
-    st->slots = pp_malloc(st->nslots * sizeof *st->slots);
+    st->slots = pp_malloc_table(st->nslots * sizeof *st->slots);
     if (!st->slots) {
         pp_free(st);
         return PIMPARSE_ERR_NOMEM;
@@ -120,7 +135,8 @@ void pimparse_state_free(pimparse_state *st)
 {
     if (!st)
         return;
-    pp_free(st->sg);
+    for (unsigned k = 0; k < st->n_segs; k++)
+        pp_free(st->seg[k]);
     pp_free(st->slots);
     pp_free(st->heap);
     pp_free(st->nbrs);
@@ -222,7 +238,7 @@ static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_
         if (sl->idx == NIL)
             return i;
         if (sl->hash == h) {
-            const struct sg *e = &st->sg[sl->idx];
+            const struct sg *e = sg_at(st, sl->idx);
             if (e->family == family && memcmp(e->s, s, 16) == 0 && memcmp(e->g, g, 16) == 0)
                 return i;
         }
@@ -242,7 +258,7 @@ static int grow_slots(pimparse_state *st)
     if (st->nslots >= (UINT32_C(1) << 31))
         return PIMPARSE_ERR_NOMEM;
     uint32_t nb = st->nslots * 2, mask = nb - 1;
-    struct slot *b = pp_malloc((size_t)nb * sizeof *b);
+    struct slot *b = pp_malloc_table((size_t)nb * sizeof *b);
     if (!b)
         return PIMPARSE_ERR_NOMEM;
     memset(b, 0xff, (size_t)nb * sizeof *b);
@@ -290,7 +306,7 @@ static uint64_t deadline(const struct sg *e)
 static void heap_set(pimparse_state *st, uint32_t pos, struct heap_item it)
 {
     st->heap[pos] = it;
-    st->sg[it.idx].heap_pos = pos;
+    sg_at(st, it.idx)->heap_pos = pos;
 }
 
 static void sift_up(pimparse_state *st, uint32_t pos)
@@ -326,7 +342,7 @@ static void sift_down(pimparse_state *st, uint32_t pos)
 static void heap_remove(pimparse_state *st, uint32_t pos)
 {
     uint32_t idx = st->heap[pos].idx;
-    st->sg[idx].heap_pos = NIL;
+    sg_at(st, idx)->heap_pos = NIL;
     st->heap_len--;
     if (pos == st->heap_len)
         return;
@@ -342,7 +358,7 @@ static void heap_remove(pimparse_state *st, uint32_t pos)
  * left lazy (see the file comment). */
 static int schedule(pimparse_state *st, uint32_t idx)
 {
-    struct sg *e = &st->sg[idx];
+    struct sg *e = sg_at(st, idx);
     uint64_t d = deadline(e);
     if (e->heap_pos != NIL) {
         if (d < st->heap[e->heap_pos].key) {
@@ -355,7 +371,8 @@ static int schedule(pimparse_state *st, uint32_t idx)
         return 0;
     if (st->heap_len == st->heap_cap) {
         uint32_t nc = st->heap_cap ? st->heap_cap * 2 : 64;
-        struct heap_item *h = pp_realloc(st->heap, (size_t)nc * sizeof *h);
+        struct heap_item *h = pp_realloc_table(st->heap, (size_t)st->heap_cap * sizeof *h,
+                                                (size_t)nc * sizeof *h);
         if (!h)
             return PIMPARSE_ERR_NOMEM;
         st->heap = h;
@@ -373,7 +390,7 @@ static void fix_top(pimparse_state *st)
 {
     while (st->heap_len) {
         struct heap_item *top = &st->heap[0];
-        uint64_t d = deadline(&st->sg[top->idx]);
+        uint64_t d = deadline(sg_at(st, top->idx));
         if (d == top->key)
             return;
         if (d == PIMPARSE_NEVER) {
@@ -401,21 +418,21 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     uint32_t idx;
     if (st->free_head != NIL) {
         idx = st->free_head;
-        st->free_head = st->sg[idx].next;
+        st->free_head = sg_at(st, idx)->next;
     } else {
         if (st->sg_used == st->sg_cap) {
-            if (st->sg_cap >= NIL / 2)
+            if (st->n_segs == MAX_SEGS)
                 return PIMPARSE_ERR_NOMEM;
-            uint32_t nc = st->sg_cap ? st->sg_cap * 2 : 64;
-            struct sg *n = pp_realloc(st->sg, (size_t)nc * sizeof *n);
+            uint32_t size = st->n_segs ? st->sg_cap : UINT32_C(1) << SEG0_SHIFT;
+            struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
             if (!n)
                 return PIMPARSE_ERR_NOMEM;
-            st->sg = n;
-            st->sg_cap = nc;
+            st->seg[st->n_segs++] = n;
+            st->sg_cap += size;
         }
         idx = st->sg_used++;
     }
-    struct sg *e = &st->sg[idx];
+    struct sg *e = sg_at(st, idx);
     memcpy(e->s, s, 16);
     memcpy(e->g, g, 16);
     e->family = family;
@@ -432,7 +449,7 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
 
 static void remove_entry(pimparse_state *st, uint32_t idx)
 {
-    struct sg *e = &st->sg[idx];
+    struct sg *e = sg_at(st, idx);
     uint32_t slot = find_slot(st, e->family, e->s, e->g, e->hash);
     if (slot != NIL && st->slots[slot].idx == idx)
         slot_delete(st, slot);
@@ -637,16 +654,16 @@ static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pim
         int r = insert(st, fam, je->source.bytes, je->group.bytes, h, &idx);
         if (r < 0)
             return r;
-        st->sg[idx].expiry = et;
+        sg_at(st, idx)->expiry = et;
         r = schedule(st, idx);
         if (r < 0) {
             remove_entry(st, idx);
             return r;
         }
-        emit_sg(st, PIMPARSE_EVENT_JOIN, now, &st->sg[idx], from, holdtime);
+        emit_sg(st, PIMPARSE_EVENT_JOIN, now, sg_at(st, idx), from, holdtime);
         return 0;
     }
-    struct sg *e = &st->sg[idx];
+    struct sg *e = sg_at(st, idx);
     if (et > e->expiry)
         e->expiry = et;
     /* §4.5.3: a Join in Prune-Pending state cancels the pending Prune (an override). */
@@ -665,7 +682,7 @@ static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pi
     uint32_t idx = find(st, fam, je->source.bytes, je->group.bytes, h);
     if (idx == NIL)
         return 0;
-    struct sg *e = &st->sg[idx];
+    struct sg *e = sg_at(st, idx);
     /* §4.5.3: Prune-Pending for J/P_Override_Interval when the interface has more than
      * one neighbor (someone may override), else straight to NoInfo. */
     if (st->n_nbrs > 1) {
@@ -871,7 +888,7 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     for (unsigned i = 0; i < ah->n; i++) {
         const struct slot *sl = &st->slots[ah->hash[i] & mask];
         if (sl->idx != NIL && sl->hash == ah->hash[i])
-            __builtin_prefetch(&st->sg[sl->idx]);
+            __builtin_prefetch(sg_at(st, sl->idx));
     }
 }
 
@@ -910,7 +927,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     int r = insert(st, s.family, s.bytes, g.bytes, h, &idx);
     if (r < 0)
         return r;
-    st->sg[idx].expiry = expiry;
+    sg_at(st, idx)->expiry = expiry;
     r = schedule(st, idx);
     if (r < 0) {
         remove_entry(st, idx);
@@ -944,7 +961,7 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
         if (!st->heap_len || st->heap[0].key > now)
             break;
         uint32_t idx = st->heap[0].idx;
-        struct sg copy = st->sg[idx];
+        struct sg copy = *sg_at(st, idx);
         remove_entry(st, idx);
         /* The event carries the timer's own deadline, not the (possibly later) time of
          * this call: replays report when the state really ended. */
@@ -995,9 +1012,9 @@ int pimparse_state_lookup(const pimparse_state *st, const pimparse_addr *source,
     if (idx == NIL)
         return 0;
     if (expiry)
-        *expiry = st->sg[idx].expiry;
+        *expiry = sg_at(st, idx)->expiry;
     if (prune_pending)
-        *prune_pending = st->sg[idx].pp != PIMPARSE_NEVER;
+        *prune_pending = sg_at(st, idx)->pp != PIMPARSE_NEVER;
     return 1;
 }
 
@@ -1010,7 +1027,7 @@ size_t pimparse_state_foreach(const pimparse_state *st,
         return 0;
     size_t n = 0;
     for (uint32_t i = 0; i < st->sg_used; i++) {
-        const struct sg *e = &st->sg[i];
+        const struct sg *e = sg_at(st, i);
         if (!e->family)
             continue;
         pimparse_addr s, g;
