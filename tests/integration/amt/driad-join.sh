@@ -1,0 +1,332 @@
+#!/bin/sh
+# driad-join.sh CASE — amt-join without --relay: the relay comes from the AMTRELAY
+# records (RFC 8777) of the first SOURCE, served by a real BIND, in network namespaces:
+#
+#   mci-amtd-N-src  src0 10.2.2.1,.3,.4,.5 / fd00:2::1,::5 ==veth== rly-src  mci-amtd-N-rly
+#   mci-amtd-N-rly  rly-gw 10.3.3.1 / fd00:3::1 ==veth== gw0 10.3.3.2 / fd00:3::2  mci-amtd-N-gw
+#                   lo 10.99.0.1 (discovery), 10.99.0.7 and .8 (no relay there: dead),
+#                      192.52.193.1 and 2001:3:: (RFC 7450 §7 anycast, case anycast)
+#   mci-amtd-N-gw   BIND on 127.0.0.1 and ::1 port 53561, amt-join
+#
+# Cases:
+#   v4        10 0 1 10.99.0.1 (D=0): Relay Discovery to that address, exactly the packets
+#             sent arrive; the lookup and relay log lines are the house ones
+#   v6        IPv6 source, 10 1 2 fd00:3::1 (D=1): a Request straight to the relay, no
+#             Relay Discovery at all; the resolver is reached over IPv6 (::1)
+#   failover  10 1 1 10.99.0.7 (dead, D=1), 15 0 1 10.99.0.8 (dead, D=0), 20 0 1 10.99.0.1:
+#             each dead relay is held down and the next precedence is used; data arrives
+#             from the third
+#   type0     0 0 0 . : exit 3 with a clear message, with and without --anycast; no AMT
+#             message leaves the gateway
+#   anycast   no record: exit 3 without --anycast; with --anycast the data comes through
+#             192.52.193.1, and with --anycast -f 6 through 2001:3::
+#
+# Needs root, ip, named, dig, tcpdump: exit 77 without them, except in CI (CI=true) where
+# a missing tool is a failure.  Environment: AMT_JOIN AMT_RELAY MC_SEND TXCSUM_OFF.
+set -u
+CASE=${1:?case}
+PORT=53561
+
+skip() {
+    if [ "${CI:-}" = true ]; then
+        echo "FAIL (CI): $*"
+        exit 1
+    fi
+    echo "SKIP: $*"
+    exit 77
+}
+[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
+for t in ip named named-checkconf dig tcpdump od cmp; do
+    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
+done
+
+P=mci-amtd-$$
+SRC=$P-src RLY=$P-rly GW=$P-gw
+W=$(mktemp -d)
+PIDS=""
+FAILED=0
+
+cleanup() {
+    for p in $PIDS; do kill "$p" 2>/dev/null; done
+    if [ -s "$W/bind/named.pid" ]; then kill "$(cat "$W/bind/named.pid")" 2>/dev/null; fi
+    for n in $SRC $RLY $GW; do
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+        ip netns del "$n" 2>/dev/null
+    done
+    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+fail() {
+    echo "FAIL: $*"
+    FAILED=1
+    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
+    exit 1
+}
+
+in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
+
+setup() {
+    for n in $SRC $RLY $GW; do
+        ip netns add "$n" || fail "netns add $n"
+        ip -n "$n" link set lo up
+        in_ns "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+    done
+    ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
+    ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
+    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5; do ip -n "$SRC" addr add $a/24 dev src0; done
+    ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
+    ip -n "$SRC" addr add fd00:2::5/64 dev src0 nodad
+    ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
+    ip -n "$RLY" addr add fd00:2::2/64 dev rly-src nodad
+    ip -n "$RLY" addr add 10.3.3.1/24 dev rly-gw
+    ip -n "$RLY" addr add fd00:3::1/64 dev rly-gw nodad
+    for a in 10.99.0.1 10.99.0.7 10.99.0.8 192.52.193.1; do ip -n "$RLY" addr add $a/32 dev lo; done
+    ip -n "$RLY" addr add 2001:3::/128 dev lo
+    ip -n "$GW" addr add 10.3.3.2/24 dev gw0
+    ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
+    for l in "$SRC src0" "$RLY rly-src" "$RLY rly-gw" "$GW gw0"; do
+        set -- $l
+        ip -n "$1" link set "$2" up
+        in_ns "$1" sysctl -qw "net.ipv4.conf.$2.rp_filter=0"
+    done
+    ip -n "$GW" route add default via 10.3.3.1
+    ip -n "$GW" -6 route add default via fd00:3::1
+    ip -n "$SRC" route add 224.0.0.0/4 dev src0
+    ip -n "$SRC" -6 route add ff3e::/16 dev src0 table local 2>/dev/null || true
+    in_ns "$SRC" "$TXCSUM_OFF" src0 || fail "txcsum-off"
+    in_ns "$RLY" "$TXCSUM_OFF" rly-gw rly-src || fail "txcsum-off"
+    in_ns "$GW" "$TXCSUM_OFF" gw0 || fail "txcsum-off"
+}
+
+# The sender's reverse zones, served by BIND in the gateway's namespace (loopback only).
+start_bind() {
+    mkdir -p "$W/bind/zones"
+    SOA='@ IN SOA ns1.amt.test. hostmaster.amt.test. ( 1 3600 900 604800 60 )
+  IN NS ns1.amt.test.'
+    cat >"$W/bind/named.conf" <<CONF
+options {
+    directory "$W/bind";
+    pid-file "$W/bind/named.pid";
+    session-keyfile "$W/bind/session.key";
+    managed-keys-directory "$W/bind";
+    listen-on port $PORT { 127.0.0.1; };
+    listen-on-v6 port $PORT { ::1; };
+    recursion no;
+    dnssec-validation no;
+    notify no;
+};
+controls { };
+zone "2.2.10.in-addr.arpa" { type primary; file "zones/v4.zone"; };
+zone "2.0.0.0.0.0.d.f.ip6.arpa" { type primary; file "zones/v6.zone"; };
+zone "amt.test" { type primary; file "zones/amt.test.zone"; };
+CONF
+    cat >"$W/bind/zones/v4.zone" <<Z
+\$ORIGIN 2.2.10.in-addr.arpa.
+\$TTL 300
+$SOA
+1 IN AMTRELAY 10 0 1 10.99.0.1
+3 IN AMTRELAY 10 1 1 10.99.0.7
+3 IN AMTRELAY 15 0 1 10.99.0.8
+3 IN AMTRELAY 20 0 1 10.99.0.1
+4 IN AMTRELAY 0 0 0 .
+Z
+    cat >"$W/bind/zones/v6.zone" <<Z
+\$ORIGIN 2.0.0.0.0.0.d.f.ip6.arpa.
+\$TTL 300
+$SOA
+1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN AMTRELAY 10 1 2 fd00:3::1
+Z
+    cat >"$W/bind/zones/amt.test.zone" <<Z
+\$ORIGIN amt.test.
+\$TTL 300
+$SOA
+ns1 IN A 127.0.0.1
+Z
+    named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
+    in_ns "$GW" named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
+    i=0
+    while [ $i -lt 100 ]; do
+        in_ns "$GW" dig +norec +time=1 +tries=1 -p $PORT @127.0.0.1 amt.test SOA 2>/dev/null |
+            grep -q 'status: NOERROR' && break
+        sleep 0.1; i=$((i + 1))
+    done
+    [ $i -lt 100 ] || fail "named not answering"
+    in_ns "$GW" dig +short -p $PORT @127.0.0.1 -x 10.2.2.1 AMTRELAY | grep -q "10 0 1 10.99.0.1" ||
+        fail "BIND does not serve the AMTRELAY record of 10.2.2.1"
+}
+
+start_relay() { # start_relay ARGS...: the strict test relay in its namespace
+    ip netns exec "$RLY" "$AMT_RELAY" -a 10.3.3.1 -a fd00:3::1 --data-if rly-src --qqic 3 --mrc 10 \
+        "$@" >"$W/relay.out" 2>"$W/relay.log" &
+    RELAY=$!
+    PIDS="$PIDS $RELAY"
+    i=0
+    while [ $i -lt 50 ] && ! grep -q "listening" "$W/relay.log" 2>/dev/null; do
+        sleep 0.1; i=$((i + 1))
+    done
+}
+
+stop_relay() {
+    kill -TERM "$RELAY" 2>/dev/null
+    i=0
+    while [ $i -lt 50 ] && kill -0 "$RELAY" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+}
+
+relay_stat() {
+    tr ' ' '\n' <"$W/relay.out" | sed -n "s/^$1=//p"
+}
+
+wait_log() { # wait_log FILE PATTERN [TENTHS]
+    i=0
+    n=${3:-150}
+    while [ $i -lt "$n" ]; do
+        grep -q "$2" "$1" 2>/dev/null && return 0
+        sleep 0.1; i=$((i + 1))
+    done
+    return 1
+}
+
+json_field() { # json_field FILE EVENT KEY
+    grep "\"event\":\"$2\"" "$1" | tail -n 1 | sed -n "s/.*\"$3\":\"\{0,1\}\([^\",}]*\).*/\1/p"
+}
+
+send() { # send SOURCE GROUP COUNT INTERVAL_US DUMP [IFNAME]
+    in_ns "$SRC" "$MC_SEND" -s "$1" -g "$2" -c "$3" -i "$4" -z 200 -d "$5" ${6:+-I "$6"} >"$W/send.out" 2>"$W/send.log"
+}
+
+join_bg() { # join_bg ARGS...: amt-join (no --relay) in the gateway namespace, background
+    ip netns exec "$GW" "$AMT_JOIN" --retry 0.2 --json "$@" >"$W/join.json" 2>"$W/join.log" &
+    JOIN=$!
+    PIDS="$PIDS $JOIN"
+}
+
+wait_join() {
+    i=0
+    while [ $i -lt 600 ] && kill -0 "$JOIN" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    kill -0 "$JOIN" 2>/dev/null && { kill -TERM "$JOIN"; sleep 0.5; }
+    wait "$JOIN"
+    JOIN_RC=$?
+}
+
+# join_run ARGS...: amt-join in the foreground (bounded by its own -d); sets JOIN_RC
+join_run() {
+    ip netns exec "$GW" "$AMT_JOIN" --retry 0.2 "$@" >"$W/run.out" 2>"$W/run.log"
+    JOIN_RC=$?
+}
+
+# receive S G RESOLVER [ARGS...]: amt-join gets exactly the 100 datagrams sent from S
+receive() {
+    S=$1 G=$2 RES=$3
+    shift 3
+    IF=""
+    case "$S" in *:*) IF=src0 ;; esac
+    rm -f "$W/recv.bin" "$W/sent.bin"
+    N=100
+    join_bg --resolver "$RES" -c $N -d 40 -o "$W/recv.bin" "$@" "$S" "$G"
+    wait_log "$W/relay.log" "join $S,$G" || fail "relay never saw the join of $S,$G"
+    send "$S" "$G" $N 20000 "$W/sent.bin" $IF || fail "sender failed"
+    wait_join
+    [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC"
+    cmp -s "$W/sent.bin" "$W/recv.bin" || fail "received payloads differ from the sent ones"
+    got=$(json_field "$W/join.json" summary packets)
+    [ "$got" = $N ] || fail "amt-join counted $got packets, sent $N"
+    wait_log "$W/relay.log" "leave $S,$G .*(block)" 30 || fail "relay did not see the leave"
+}
+
+setup
+start_bind
+case "$CASE" in
+v4)
+    start_relay -l 10.99.0.1
+    receive 10.2.2.1 232.1.1.1 127.0.0.1:$PORT
+    grep -q "info amt-join: lookup 10.2.2.1: 1 candidates" "$W/join.log" || fail "no lookup line"
+    grep -q "info amt-join: relay 10.99.0.1 for 10.2.2.1 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "no relay line"
+    grep -q "relay 10.99.0.1 port 2268 (discovery)" "$W/join.log" || fail "D=0 did not give Relay Discovery"
+    [ "$(json_field "$W/join.json" gateway relay)" = 10.99.0.1 ] || fail "summary relay is not 10.99.0.1"
+    stop_relay
+    [ "$(relay_stat discoveries)" -ge 1 ] || fail "the relay saw no Relay Discovery (D=0)"
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: AMTRELAY 10 0 1 10.99.0.1: discovery, 100 packets, identical content, leave seen"
+    ;;
+v6)
+    start_relay -l 10.99.0.1 --zero-csum6
+    receive fd00:2::1 ff3e::8000:1 "[::1]:$PORT"
+    grep -q "info amt-join: lookup fd00:2::1: 1 candidates" "$W/join.log" || fail "no lookup line"
+    grep -q "info amt-join: relay fd00:3::1 for fd00:2::1 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "no relay line"
+    grep -q "relay fd00:3::1 port 2268 (direct request)" "$W/join.log" || fail "D=1 did not give a direct Request"
+    stop_relay
+    [ "$(relay_stat discoveries)" = 0 ] || fail "Relay Discovery sent although the record has D=1"
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: AMTRELAY 10 1 2 fd00:3::1 over an IPv6 resolver: direct Request, IPv6 tunnel and data"
+    ;;
+failover)
+    start_relay -l 10.99.0.1
+    receive 10.2.2.3 232.1.1.3 127.0.0.1:$PORT
+    grep -q "lookup 10.2.2.3: 3 candidates" "$W/join.log" || fail "no lookup line with 3 candidates"
+    grep -q "relay 10.99.0.7 for 10.2.2.3 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "precedence 10 not tried first"
+    grep -q "relay 10.99.0.7 held down for 600 s: no answer to Requests; 10.2.2.3 moves to 10.99.0.8" "$W/join.log" ||
+        fail "the dead direct-request relay was not held down"
+    grep -q "relay 10.99.0.8 for 10.2.2.3 (precedence 15, from AMTRELAY)" "$W/join.log" ||
+        fail "precedence 15 not tried second"
+    grep -q "relay 10.99.0.8 held down for 600 s: no Relay Advertisement; 10.2.2.3 moves to 10.99.0.1" "$W/join.log" ||
+        fail "the dead discovery address was not held down"
+    grep -q "relay 10.99.0.1 for 10.2.2.3 (precedence 20, from AMTRELAY)" "$W/join.log" ||
+        fail "precedence 20 not used third"
+    [ "$(json_field "$W/join.json" gateway relay)" = 10.99.0.1 ] || fail "summary relay is not 10.99.0.1"
+    stop_relay
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: two dead relays held down in precedence order, data from the third"
+    ;;
+type0)
+    start_relay -l 10.99.0.1 -l 192.52.193.1
+    in_ns "$GW" tcpdump --immediate-mode -i gw0 -s 0 -U -n -w "$W/gw0.pcap" udp port 2268 2>"$W/tcpdump.log" &
+    CAP=$!
+    PIDS="$PIDS $CAP"
+    wait_log "$W/tcpdump.log" "listening on" 50
+    for any in "" --anycast; do
+        join_run --resolver 127.0.0.1:$PORT -d 5 $any 10.2.2.4 232.1.1.4
+        [ "$JOIN_RC" = 3 ] || fail "type 0 ${any:-without --anycast}: exit $JOIN_RC, want 3"
+        grep -q "lookup 10.2.2.4: no relay (type 0 record)" "$W/run.log" || fail "type 0 not logged"
+        grep -q "err amt-join: no AMT relay for 10.2.2.4" "$W/run.log" || fail "no clear error"
+        [ -s "$W/run.out" ] && fail "statistics printed although no tunnel was made"
+    done
+    sleep 0.3
+    kill -TERM "$CAP"
+    i=0
+    while [ $i -lt 50 ] && kill -0 "$CAP" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    n=$(tcpdump -r "$W/gw0.pcap" -n 2>/dev/null | wc -l)
+    [ "$n" = 0 ] || fail "$n AMT datagrams left the gateway for a type-0 source"
+    stop_relay
+    [ "$(relay_stat discoveries)" = 0 ] || fail "the relay saw a Relay Discovery"
+    echo "ok: type 0: exit 3 with a clear message, with and without --anycast, nothing sent"
+    ;;
+anycast)
+    start_relay -l 192.52.193.1 -l 2001:3::
+    join_run --resolver 127.0.0.1:$PORT -d 5 10.2.2.5 232.1.1.5
+    [ "$JOIN_RC" = 3 ] || fail "no record without --anycast: exit $JOIN_RC, want 3"
+    grep -q "lookup 10.2.2.5: no record" "$W/run.log" || fail "no record not logged"
+    grep -q "give --relay, or --anycast" "$W/run.log" || fail "no clear error"
+    receive 10.2.2.5 232.1.1.5 127.0.0.1:$PORT --anycast
+    grep -q "lookup 10.2.2.5: no record; using anycast relay 192.52.193.1" "$W/join.log" ||
+        fail "IPv4 anycast not logged"
+    grep -q "relay 192.52.193.1 port 2268 (discovery)" "$W/join.log" || fail "no discovery to 192.52.193.1"
+    receive fd00:2::5 ff3e::8000:5 "[::1]:$PORT" --anycast -f 6
+    grep -q "lookup fd00:2::5: no record; using anycast relay 2001:3::" "$W/join.log" ||
+        fail "IPv6 anycast not logged"
+    grep -q "relay 2001:3:: port 2268 (discovery)" "$W/join.log" || fail "no discovery to 2001:3::"
+    stop_relay
+    [ "$(relay_stat discoveries)" -ge 2 ] || fail "the relay saw $(relay_stat discoveries) discoveries, want 2"
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: no record: exit 3; --anycast through 192.52.193.1 and (-f 6) 2001:3::"
+    ;;
+*)
+    echo "unknown case $CASE"
+    exit 2
+    ;;
+esac
+exit 0
