@@ -374,15 +374,17 @@ silent|restart|close)
     echo "ok: $CASE: relay lost $lost time(s), recovered, received up to the last datagram"
     ;;
 outputs)
-    # --anycast, -P filter, -o - (data only on stdout), --udp, --pcap, -i text stats on
-    # stderr, and SIGINT leaving the channel.
+    # Discovery through the anycast address, -P filter, -o - (data only on stdout),
+    # --udp, --pcap, -i text stats on stderr, and SIGINT leaving the channel.  The
+    # address is given with -r: --anycast first looks up AMTRELAY records in a build with
+    # libdriad (that path is tested with a real DNS server in driad-join.sh).
     ip -n "$RLY" addr add 192.52.193.1/32 dev lo
     start_relay --qqic 3 --mrc 10 -l 192.52.193.1
     ip netns exec "$GW" tcpdump --immediate-mode -i lo -s 0 -U -n -w "$W/udp.pcap" udp port 6000 2>"$W/tcpdump-lo.log" &
     CAP=$!
     PIDS="$PIDS $CAP"
     wait_log "$W/tcpdump-lo.log" "listening on" 50
-    ip netns exec "$GW" "$AMT_JOIN" --retry 0.2 --anycast -P 5001 -o - --udp 127.0.0.1:6000 \
+    ip netns exec "$GW" "$AMT_JOIN" --retry 0.2 -r 192.52.193.1 -P 5001 -o - --udp 127.0.0.1:6000 \
         --pcap "$W/inner.pcap" -i 1 10.2.2.1 232.1.1.1 >"$W/stdout.bin" 2>"$W/join.log" &
     JOIN=$!
     PIDS="$PIDS $JOIN"

@@ -23,12 +23,26 @@ fail() { echo "FAIL: $*"; for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"
 
 J="$AMT_JOIN"
 "$J" --help >"$W/help.txt" || fail "--help exit $?"
-for o in --relay --anycast --no-discovery --port --count --duration --interval --output --udp --pcap --tun --json; do
+OPTS="--relay --anycast --anycast-address --family --no-discovery --port --count --duration --interval --output --udp --pcap --tun --json"
+[ "${AMT_JOIN_DRIAD:-0}" = 1 ] && OPTS="$OPTS --resolver --lookup-timeout --hold-down"
+for o in $OPTS; do
     grep -q -- "$o" "$W/help.txt" || fail "--help does not list $o"
 done
 "$J" -V | grep -q "amt-join (mcingest)" || fail "--version"
-"$J" 10.2.2.1 232.1.1.1 2>"$W/e1.log"; [ $? = 2 ] || fail "no relay: want exit 2"
-grep -q "DRIAD" "$W/e1.log" || fail "no relay: the message does not say DRIAD lookup is unavailable"
+if [ "${AMT_JOIN_DRIAD:-0}" = 1 ]; then
+    # No --relay: an AMTRELAY lookup.  A DNS server that does not answer (nothing on port
+    # 53561 of this loopback) is a runtime error, exit 1, saying what failed.
+    $RUN "$J" --resolver 127.0.0.1:53561 -t 0.5 10.2.2.1 232.1.1.1 2>"$W/e1.log"
+    [ $? = 1 ] || fail "no relay, DNS server silent: want exit 1"
+    grep -q "lookup 10.2.2.1: failed" "$W/e1.log" || fail "no relay: the failed lookup is not logged"
+    "$J" --resolver bogus 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "bad --resolver: want exit 2"
+    "$J" --no-discovery 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "--no-discovery without --relay: want exit 2"
+else
+    "$J" 10.2.2.1 232.1.1.1 2>"$W/e1.log"; [ $? = 2 ] || fail "no relay: want exit 2"
+    grep -q "built without libdriad: give --relay" "$W/e1.log" || fail "no relay: the message does not say libdriad is missing"
+fi
+"$J" -f 5 -r 127.0.0.1 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "bad --family: want exit 2"
+"$J" -f 6 -r 127.0.0.1 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 1 ] || fail "-f 6 with an IPv4 --relay: want exit 1"
 "$J" -r 127.0.0.1 10.2.2.1 2>/dev/null; [ $? = 2 ] || fail "odd arguments: want exit 2"
 "$J" -r 127.0.0.1 10.2.2.1 10.1.1.1 2>/dev/null; [ $? = 2 ] || fail "unicast group: want exit 2"
 "$J" -r 127.0.0.1 -c 0 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "--count 0: want exit 2"
@@ -55,6 +69,20 @@ for fam in 127.0.0.1 ::1; do
     [ $rc = 0 ] || fail "tunnel over $fam: exit $rc"
     grep -q '"event":"summary".*"packets":500,' "$W/out.json" || fail "tunnel over $fam: not exactly 500 packets"
 done
+# --relay NAME: resolved to A/AAAA (localhost: 127.0.0.1 or ::1; the relay serves both).
+rm -f "$W/relay.log"
+$RUN "$AMT_RELAY" -l 127.0.0.1 -l ::1 -a 127.0.0.1 -a ::1 -p 22718 --generate 20000 --size 100 \
+    >/dev/null 2>"$W/relay.log" &
+R=$!
+PIDS="$PIDS $R"
+i=0
+while [ $i -lt 50 ] && ! grep -q listening "$W/relay.log" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+$RUN "$J" --json -r localhost --relay-port 22718 -c 100 -d 20 10.2.2.1 232.1.1.1 >"$W/out.json" 2>"$W/name.log"
+rc=$?
+kill "$R"
+wait "$R" 2>/dev/null
+[ $rc = 0 ] || fail "--relay localhost: exit $rc"
+grep -Eq "relay localhost is (127.0.0.1|::1)" "$W/name.log" || fail "--relay localhost: the name's address is not logged"
 # A reader that goes away (-o - | head): amt-join leaves and stops instead of running on.
 rm -f "$W/relay.log"
 $RUN "$AMT_RELAY" -l 127.0.0.1 -a 127.0.0.1 -p 22718 --generate 2000 --size 100 >/dev/null 2>"$W/relay.log" &
@@ -68,4 +96,4 @@ i=0
 while [ $i -lt 30 ] && ! grep -q "leave 10.2.2.1,232.1.1.1" "$W/relay.log"; do sleep 0.1; i=$((i + 1)); done
 grep -q "leave 10.2.2.1,232.1.1.1" "$W/relay.log" || fail "no leave after the reader went away"
 kill "$R"
-echo "ok: usage errors, silent relay (exit 3), IPv4 and IPv6 loopback tunnels, closed output pipe"
+echo "ok: usage errors, relay lookup errors, silent relay (exit 3), IPv4 and IPv6 loopback tunnels, --relay NAME, closed output pipe"
