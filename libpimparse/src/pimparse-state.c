@@ -1,7 +1,9 @@
 /* pimparse-state.c — upstream per-(S,G) Join state for one interface and the PIM
  * neighbors heard on it (RFC 7761 §4.3, §4.5.3 "Receiving (S,G) Join/Prune Messages").
  *
- * (S,G) entries live in one array addressed by 32-bit index: an open-addressing hash
+ * (S,G) entries live in segments addressed by a 32-bit index that never changes (see
+ * sg_at), so growing the table neither copies entries nor invalidates the indexes held
+ * by the hash slots and the heap.  An open-addressing hash
  * table over every address bit finds them (slots hold the 32-bit hash next to the index,
  * so a probe touches an entry only when the hashes match: a miss on a million-entry
  * table costs one cache line), and a binary min-heap of deadlines

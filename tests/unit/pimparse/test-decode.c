@@ -342,6 +342,52 @@ static void test_ipv6_extension_headers(void **state)
     assert_int_equal(pimparse_frame_decode(12, ipbuf, il - 1, &pkt), PIMPARSE_ERR_TRUNCATED);
 }
 
+/* The host-order checksum sum against the definition (RFC 1071: 16-bit big-endian words,
+ * an odd last byte padded with zero) for every length, alignment and initial sum. */
+static uint32_t ref_sum16(const uint8_t *d, size_t len, uint32_t sum)
+{
+    uint64_t acc = sum;
+    for (size_t i = 0; i + 1 < len; i += 2)
+        acc += (uint32_t)d[i] << 8 | d[i + 1];
+    if (len % 2)
+        acc += (uint32_t)d[len - 1] << 8;
+    while (acc >> 16)
+        acc = (acc & 0xffff) + (acc >> 16);
+    return (uint32_t)acc;
+}
+
+static uint32_t fold16(uint32_t s)
+{
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return s;
+}
+
+static void test_checksum_sum_reference(void **state)
+{
+    (void)state;
+    uint8_t buf[300];
+    uint32_t x = 99;
+    for (int round = 0; round < 40; round++) {
+        for (size_t i = 0; i < sizeof buf; i++) {
+            x = x * 1103515245u + 12345u;
+            /* Some rounds all 0xff, to drive the carries to their limit. */
+            buf[i] = round % 8 == 0 ? 0xff : (uint8_t)(x >> 16);
+        }
+        for (size_t off = 0; off < 8; off++) {
+            for (size_t len = 0; len + off <= sizeof buf; len++) {
+                const uint32_t inits[] = {0, 1, 0xffff, 0x1fffe, 0xfffffffeu, x};
+                for (size_t k = 0; k < sizeof inits / sizeof inits[0]; k++) {
+                    uint32_t got = pp_sum16(buf + off, len, inits[k]);
+                    assert_int_equal(fold16(got), ref_sum16(buf + off, len, inits[k]));
+                    uint32_t want = ~ref_sum16(buf + off, len, inits[k]) & 0xffff;
+                    assert_int_equal(pimparse_checksum(buf + off, len, inits[k]), want);
+                }
+            }
+        }
+    }
+}
+
 static void test_pim_header_and_checksum(void **state)
 {
     (void)state;
@@ -820,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_ipv4_header_rules),
         cmocka_unit_test(test_ipv6_extension_headers),
         cmocka_unit_test(test_pim_header_and_checksum),
+        cmocka_unit_test(test_checksum_sum_reference),
         cmocka_unit_test(test_truncation_every_offset),
         cmocka_unit_test(test_jp_families_and_encodings),
         cmocka_unit_test(test_hello_decode),

@@ -639,6 +639,119 @@ static void test_alloc_failures(void **state)
     pimparse_state_free(st);
 }
 
+/* Entry storage grows in segments (1024, 1024, 2048, 4096 ... entries): entries on
+ * either side of every boundary keep their state as the table grows, freed indexes are
+ * reused, expiry runs in deadline order whatever segment an entry sits in, and a failed
+ * segment allocation refuses only the entry that needed it. */
+
+struct order {
+    size_t n;
+    uint64_t last;
+    int in_order;
+};
+
+static void order_cb(void *user, const pimparse_event *ev)
+{
+    struct order *o = user;
+    if (ev->type != PIMPARSE_EVENT_EXPIRE)
+        return;
+    if (ev->time < o->last)
+        o->in_order = 0;
+    o->last = ev->time;
+    o->n++;
+}
+
+static pimparse_addr key_src(unsigned i, int v6)
+{
+    pimparse_addr a = A(v6 ? "2001:db8::" : "23.0.0.0");
+    if (v6) {
+        a.bytes[13] = (uint8_t)(i >> 16);
+        a.bytes[14] = (uint8_t)(i >> 8);
+        a.bytes[15] = (uint8_t)i;
+    } else {
+        a.bytes[1] = (uint8_t)(i >> 16);
+        a.bytes[2] = (uint8_t)(i >> 8);
+        a.bytes[3] = (uint8_t)(i | 1);
+        a.bytes[1] |= (uint8_t)((i & 1) << 7);
+    }
+    return a;
+}
+
+static void test_segments(void **state)
+{
+    (void)state;
+    struct order o = {0, 0, 1};
+    pimparse_settings set;
+    pimparse_settings_default(&set);
+    set.event = order_cb;
+    set.user = &o;
+    pimparse_state *st;
+    assert_int_equal(pimparse_state_new(&set, &st), 0);
+    const unsigned N = 9000; /* segments 0-4 */
+    pimparse_addr g4 = A("232.7.7.7"), g6 = A("ff3e::7");
+    /* Deadlines in a scrambled order (i * 7919 mod N is a permutation). */
+    for (unsigned i = 0; i < N; i++) {
+        int v6 = i % 2;
+        pimparse_addr src = key_src(i, v6);
+        uint64_t d = T0 + S(10) + MS((i * 7919u) % N);
+        assert_int_equal(pimparse_state_add_provisional(st, &src, v6 ? &g6 : &g4, d), 1);
+    }
+    assert_int_equal(pimparse_state_count(st), N);
+    for (unsigned i = 0; i < N; i++) {
+        int v6 = i % 2;
+        pimparse_addr src = key_src(i, v6);
+        uint64_t et;
+        assert_int_equal(pimparse_state_lookup(st, &src, v6 ? &g6 : &g4, &et, NULL), 1);
+        assert_int_equal(et, T0 + S(10) + MS((i * 7919u) % N));
+    }
+    /* Expire the first third (by deadline), then refill: the new entries reuse the freed
+     * indexes (no new segment) and every survivor is still found. */
+    pimparse_state_handle_expiry(st, T0 + S(10) + MS(N / 3 - 1));
+    assert_int_equal(o.n, N / 3);
+    assert_int_equal(pimparse_state_count(st), N - N / 3);
+    unsigned long allocs = pp_alloc_fail_at(0);
+    (void)allocs;
+    for (unsigned i = N; i < N + N / 3; i++) {
+        pimparse_addr src = key_src(i, 0);
+        assert_int_equal(pimparse_state_add_provisional(st, &src, &g4, T0 + S(20) + i), 1);
+    }
+    assert_int_equal(pp_alloc_fail_at(0), 0);
+    assert_int_equal(pimparse_state_count(st), N);
+    int seen = 0;
+    assert_int_equal(pimparse_state_foreach(st, count_cb, &seen), N);
+    /* Everything expires, in deadline order across all segments. */
+    pimparse_state_handle_expiry(st, T0 + S(30));
+    assert_int_equal(pimparse_state_count(st), 0);
+    assert_int_equal(o.n, N + N / 3);
+    assert_true(o.in_order);
+    pimparse_state_free(st);
+
+    /* The allocation of a new segment fails: that entry is refused, the table is intact,
+     * and the next insert gets the segment. */
+    assert_int_equal(pimparse_state_new(NULL, &st), 0);
+    for (unsigned i = 0; i < 1024; i++) {
+        pimparse_addr src = key_src(i, 0);
+        assert_int_equal(pimparse_state_add_provisional(st, &src, &g4, T0 + S(1)), 1);
+    }
+    pimparse_addr src = key_src(1024, 0);
+    /* Growing the slot array and the heap come first; fail each allocation in turn. */
+    for (unsigned long n = 1;; n++) {
+        pp_alloc_fail_at(n);
+        int r = pimparse_state_add_provisional(st, &src, &g4, T0 + S(1));
+        pp_alloc_fail_at(0);
+        if (r == 1)
+            break;
+        assert_int_equal(r, PIMPARSE_ERR_NOMEM);
+        assert_int_equal(pimparse_state_count(st), 1024);
+        assert_int_equal(pimparse_state_lookup(st, &src, &g4, NULL, NULL), 0);
+        assert_true(n < 10);
+    }
+    assert_int_equal(pimparse_state_count(st), 1025);
+    pimparse_state_handle_expiry(st, T0 + S(1));
+    assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_state_free(st);
+}
+
 /* Randomized comparison with a direct model of the rules over a small key space, so the
  * hash chains, the free list and the lazy heap are exercised in every order. */
 #define KEYS 64
@@ -770,6 +883,7 @@ int main(void)
         cmocka_unit_test(test_alloc_failures),
         cmocka_unit_test(test_randomized_against_model),
         cmocka_unit_test(test_many_entries),
+        cmocka_unit_test(test_segments),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
