@@ -530,6 +530,20 @@ void ing_plan_handle_expiry(ing_plan *p, uint64_t now)
     recompute_expiry(p);
 }
 
+bool ing_plan_hold_at(const ing_plan *p, size_t i, uint64_t now, amt_addr *relay, uint64_t *until)
+{
+    for (size_t k = 0; k < p->n_holds; k++) {
+        if (p->holds[k].until <= now)
+            continue;
+        if (i-- == 0) {
+            *relay = p->holds[k].relay;
+            *until = p->holds[k].until;
+            return true;
+        }
+    }
+    return false;
+}
+
 size_t ing_plan_source_count(const ing_plan *p)
 {
     return p->n_srcs;

@@ -116,6 +116,10 @@ typedef struct ing_source_info {
     unsigned failures;            /* consecutive failed lookups / exhausted candidate lists */
 } ing_source_info;
 
+/* Relays held down at now: the i-th one (0-based) into *relay and *until; false past
+ * the end. */
+bool ing_plan_hold_at(const ing_plan *p, size_t i, uint64_t now, amt_addr *relay, uint64_t *until);
+
 size_t ing_plan_source_count(const ing_plan *p);
 /* 0 ≤ i < count; returns false past the end. Pointers valid until the next call that
  * changes the plan. */

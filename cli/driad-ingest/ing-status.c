@@ -103,7 +103,15 @@ int ing_status_write(const char *path, uint64_t now, const ing_plan *plan, const
             ing_tunnels_count(tunnels), ing_tunnels_joined(tunnels), ing_tunnels_channels(tunnels),
             ing_plan_source_count(plan));
     write_sources(f, plan);
-    fputc(',', f);
+    fputs(",\"held_down\":[", f);
+    amt_addr hr;
+    uint64_t until;
+    for (size_t i = 0; ing_plan_hold_at(plan, i, now, &hr, &until); i++) {
+        fputs(i ? ",{" : "{", f);
+        addr(f, "relay", &hr);
+        fprintf(f, ",\"remaining_ms\":%" PRIu64 "}", (until - now) / MC_NS_PER_MS);
+    }
+    fputs("],", f);
     write_tunnels(f, now, tunnels);
     fputs("}\n", f);
     int r = 0;

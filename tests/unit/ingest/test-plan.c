@@ -32,6 +32,7 @@ struct rec {
     struct call calls[MAXREC];
     size_t n;
     char logs[MAXREC][256];
+    int levels[MAXREC];
     size_t n_logs;
     int lookup_rc;
     uint32_t rnd;
@@ -74,10 +75,11 @@ static void op_holddown(void *u, const amt_addr *relay, uint64_t until)
 
 static void op_log(void *u, int level, const char *msg)
 {
-    (void)level;
     struct rec *r = u;
-    if (r->n_logs < MAXREC)
+    if (r->n_logs < MAXREC) {
+        r->levels[r->n_logs] = level;
         snprintf(r->logs[r->n_logs++], sizeof r->logs[0], "%s", msg);
+    }
 }
 
 static uint32_t op_rand(void *u)
@@ -102,12 +104,18 @@ static ing_candidate C(const char *relay, uint8_t prec, bool discovery)
     return (ing_candidate){A(relay), prec, discovery, ING_FROM_AMTRELAY};
 }
 
-static bool logged(const struct rec *r, const char *needle)
+/* The level of the first line containing needle; -1 when none. */
+static int logged_level(const struct rec *r, const char *needle)
 {
     for (size_t i = 0; i < r->n_logs; i++)
         if (strstr(r->logs[i], needle))
-            return true;
-    return false;
+            return r->levels[i];
+    return -1;
+}
+
+static bool logged(const struct rec *r, const char *needle)
+{
+    return logged_level(r, needle) >= 0;
 }
 
 static size_t count(const struct rec *r, char what)
@@ -363,8 +371,14 @@ static void test_relookup_moves(void **state)
     reset(&r);
     ing_plan_lookup_result(p, t, &a.source, ING_LOOKUP_NO_RECORD, NULL, NULL, 0, t + S(900));
     assert_int_equal(count(&r, 'D'), 1);
-    assert_true(logged(&r, "lookup 198.51.100.7: no record"));
+    assert_int_equal(logged_level(&r, "lookup 198.51.100.7: no record"), LOG_NOTICE);
     assert_int_equal(ing_plan_get_expiry(p), t + S(900));
+    /* The same negative answer again: debug level only. */
+    t += S(900);
+    ing_plan_handle_expiry(p, t);
+    reset(&r);
+    ing_plan_lookup_result(p, t, &a.source, ING_LOOKUP_NO_RECORD, NULL, NULL, 0, t + S(900));
+    assert_int_equal(logged_level(&r, "lookup 198.51.100.7: no record"), LOG_DEBUG);
     ing_plan_free(p);
 }
 

@@ -217,6 +217,9 @@ static void test_status_file(void **state)
     ing_candidate cand = {.precedence = 7, .discovery = false, .origin = ING_FROM_AMTRELAY};
     amt_addr_parse(&cand.relay, "127.0.0.1");
     ing_plan_lookup_result(plan, now, &a.source, ING_LOOKUP_FOUND, NULL, &cand, 1, now + MC_S(60));
+    amt_addr dead;
+    amt_addr_parse(&dead, "2001:db8::dead");
+    ing_plan_relay_failed(plan, now, &dead, "unreachable");
 
     char dir[] = "/tmp/ingest-status-XXXXXX";
     assert_non_null(mkdtemp(dir));
@@ -233,6 +236,7 @@ static void test_status_file(void **state)
         "\"precedence\":7,\"from\":\"AMTRELAY\",\"groups\":[\"232.1.1.1\"]}",
         "{\"source\":\"2001:db8::9\",\"state\":\"lookup\",\"candidates\":0,\"groups\":[\"ff3e::9\"]}",
         "\"relay\":\"127.0.0.1\",\"state\":\"requesting\",\"discovery\":false",
+        "\"held_down\":[{\"relay\":\"2001:db8::dead\",\"remaining_ms\":600000}]",
         "\"channels\":[{\"source\":\"198.51.100.1\",\"group\":\"232.1.1.1\",\"packets\":0,\"bytes\":0,"
         "\"first_data_ms\":-1}]",
     };
