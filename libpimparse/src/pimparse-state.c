@@ -23,15 +23,15 @@
 #define DEFAULT_PROPAGATION_DELAY_MS 500 /* §4.11 */
 #define DEFAULT_OVERRIDE_INTERVAL_MS 2500
 
+/* 56 bytes.  The hash is not kept (the slot has it, and removal recomputes it); a free
+ * entry links the free list through heap_pos, since it is in no heap. */
 struct sg {
     uint8_t s[16];
     uint8_t g[16];
     uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
     uint64_t pp;       /* Prune-Pending Timer; PIMPARSE_NEVER when not pending */
-    uint32_t next;     /* free list */
-    uint32_t heap_pos; /* NIL when not in the heap */
-    uint32_t hash;
-    uint8_t family;    /* 0 = free slot */
+    uint32_t heap_pos; /* NIL when not in the heap; free: the next free index */
+    uint8_t family;    /* 0 = free */
 };
 
 struct slot {
@@ -39,10 +39,22 @@ struct slot {
     uint32_t idx; /* NIL = empty */
 };
 
+/* 12 bytes, not 16: the key is kept as two halves so that the array needs no padding. */
 struct heap_item {
-    uint64_t key; /* <= the entry's deadline */
+    uint32_t key_hi, key_lo; /* <= the entry's deadline */
     uint32_t idx;
 };
+
+static inline uint64_t hkey(const struct heap_item *it)
+{
+    return (uint64_t)it->key_hi << 32 | it->key_lo;
+}
+
+static inline void hkey_set(struct heap_item *it, uint64_t key)
+{
+    it->key_hi = (uint32_t)(key >> 32);
+    it->key_lo = (uint32_t)key;
+}
 
 struct nbr {
     pimparse_neighbor info;
@@ -316,7 +328,7 @@ static void sift_up(pimparse_state *st, uint32_t pos)
     struct heap_item it = st->heap[pos];
     while (pos > 0) {
         uint32_t parent = (pos - 1) / 2;
-        if (st->heap[parent].key <= it.key)
+        if (hkey(&st->heap[parent]) <= hkey(&it))
             break;
         heap_set(st, pos, st->heap[parent]);
         pos = parent;
@@ -331,9 +343,9 @@ static void sift_down(pimparse_state *st, uint32_t pos)
         uint32_t c = 2 * pos + 1;
         if (c >= st->heap_len)
             break;
-        if (c + 1 < st->heap_len && st->heap[c + 1].key < st->heap[c].key)
+        if (c + 1 < st->heap_len && hkey(&st->heap[c + 1]) < hkey(&st->heap[c]))
             c++;
-        if (st->heap[c].key >= it.key)
+        if (hkey(&st->heap[c]) >= hkey(&it))
             break;
         heap_set(st, pos, st->heap[c]);
         pos = c;
@@ -348,9 +360,9 @@ static void heap_remove(pimparse_state *st, uint32_t pos)
     st->heap_len--;
     if (pos == st->heap_len)
         return;
-    uint64_t old = st->heap[pos].key;
+    uint64_t old = hkey(&st->heap[pos]);
     heap_set(st, pos, st->heap[st->heap_len]);
-    if (st->heap[pos].key < old)
+    if (hkey(&st->heap[pos]) < old)
         sift_up(st, pos);
     else
         sift_down(st, pos);
@@ -363,8 +375,8 @@ static int schedule(pimparse_state *st, uint32_t idx)
     struct sg *e = sg_at(st, idx);
     uint64_t d = deadline(e);
     if (e->heap_pos != NIL) {
-        if (d < st->heap[e->heap_pos].key) {
-            st->heap[e->heap_pos].key = d;
+        if (d < hkey(&st->heap[e->heap_pos])) {
+            hkey_set(&st->heap[e->heap_pos], d);
             sift_up(st, e->heap_pos);
         }
         return 0;
@@ -381,7 +393,7 @@ static int schedule(pimparse_state *st, uint32_t idx)
         st->heap_cap = nc;
     }
     uint32_t pos = st->heap_len++;
-    st->heap[pos] = (struct heap_item){d, idx};
+    st->heap[pos] = (struct heap_item){(uint32_t)(d >> 32), (uint32_t)d, idx};
     e->heap_pos = pos;
     sift_up(st, pos);
     return 0;
@@ -393,13 +405,13 @@ static void fix_top(pimparse_state *st)
     while (st->heap_len) {
         struct heap_item *top = &st->heap[0];
         uint64_t d = deadline(sg_at(st, top->idx));
-        if (d == top->key)
+        if (d == hkey(top))
             return;
         if (d == PIMPARSE_NEVER) {
             heap_remove(st, 0);
             continue;
         }
-        top->key = d;
+        hkey_set(top, d);
         sift_down(st, 0);
     }
 }
@@ -420,7 +432,7 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     uint32_t idx;
     if (st->free_head != NIL) {
         idx = st->free_head;
-        st->free_head = sg_at(st, idx)->next;
+        st->free_head = sg_at(st, idx)->heap_pos;
     } else {
         if (st->sg_used == st->sg_cap) {
             if (st->n_segs == MAX_SEGS)
@@ -438,11 +450,9 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     memcpy(e->s, s, 16);
     memcpy(e->g, g, 16);
     e->family = family;
-    e->hash = h;
     e->expiry = PIMPARSE_NEVER;
     e->pp = PIMPARSE_NEVER;
     e->heap_pos = NIL;
-    e->next = NIL;
     st->slots[slot] = (struct slot){h, idx};
     st->count++;
     *out = idx;
@@ -452,13 +462,14 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
 static void remove_entry(pimparse_state *st, uint32_t idx)
 {
     struct sg *e = sg_at(st, idx);
-    uint32_t slot = find_slot(st, e->family, e->s, e->g, e->hash);
+    uint32_t slot = find_slot(st, e->family, e->s, e->g,
+                              hash_key(st->set.hash_seed, e->family, e->s, e->g));
     if (slot != NIL && st->slots[slot].idx == idx)
         slot_delete(st, slot);
     if (e->heap_pos != NIL)
         heap_remove(st, e->heap_pos);
     e->family = 0;
-    e->next = st->free_head;
+    e->heap_pos = st->free_head;
     st->free_head = idx;
     st->count--;
 }
@@ -889,8 +900,12 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     uint32_t mask = st->nslots - 1;
     for (unsigned i = 0; i < ah->n; i++) {
         const struct slot *sl = &st->slots[ah->hash[i] & mask];
-        if (sl->idx != NIL && sl->hash == ah->hash[i])
-            __builtin_prefetch(sg_at(st, sl->idx));
+        if (sl->idx != NIL && sl->hash == ah->hash[i]) {
+            /* A 56-byte entry may straddle two cache lines. */
+            const struct sg *e = sg_at(st, sl->idx);
+            __builtin_prefetch(e);
+            __builtin_prefetch((const uint8_t *)e + sizeof *e - 1);
+        }
     }
 }
 
@@ -943,7 +958,7 @@ uint64_t pimparse_state_get_expiry(pimparse_state *st)
     if (!st)
         return PIMPARSE_NEVER;
     fix_top(st);
-    uint64_t t = st->heap_len ? st->heap[0].key : PIMPARSE_NEVER;
+    uint64_t t = st->heap_len ? hkey(&st->heap[0]) : PIMPARSE_NEVER;
     for (size_t i = 0; i < st->n_nbrs; i++)
         if (st->nbrs[i].info.expiry < t)
             t = st->nbrs[i].info.expiry;
@@ -957,10 +972,10 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
     for (;;) {
         /* Keys never exceed the true deadlines, so a top key after now means nothing is
          * due: the common case costs one comparison, stale keys are fixed only here. */
-        if (!st->heap_len || st->heap[0].key > now)
+        if (!st->heap_len || hkey(&st->heap[0]) > now)
             break;
         fix_top(st);
-        if (!st->heap_len || st->heap[0].key > now)
+        if (!st->heap_len || hkey(&st->heap[0]) > now)
             break;
         uint32_t idx = st->heap[0].idx;
         struct sg copy = *sg_at(st, idx);
