@@ -9,8 +9,11 @@ struct joinfile_debounce {
     uint64_t delay;
     uint64_t first;    /* time of the first event of the pending burst */
     uint64_t deadline;
+    uint64_t last_read; /* when handle_expiry last returned true */
+    bool read_once;
     bool pending;
     bool immediate;    /* joinfile_debounce_now(): no later event may postpone it */
+    bool leading;      /* joinfile_debounce_complete() asked for an at-once read */
 };
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -45,12 +48,35 @@ JOINFILE_EXPORT void joinfile_debounce_event(joinfile_debounce *d, uint64_t now)
     }
     if (d->immediate)
         return;
+    /* Anything but a rename since the leading-edge request may be a write still in
+     * progress: fall back to waiting for quiet. */
+    d->leading = false;
     /* Trailing edge: wait for `delay` of quiet (spec §3.4), but not past the cap. */
     uint64_t t = sat_add(now, d->delay);
     uint64_t span = d->delay > UINT64_MAX / JF_DEBOUNCE_MAX_FACTOR ? UINT64_MAX
                                                                    : d->delay * JF_DEBOUNCE_MAX_FACTOR;
     uint64_t cap = sat_add(d->first, span);
     d->deadline = t < cap ? t : cap;
+}
+
+JOINFILE_EXPORT void joinfile_debounce_complete(joinfile_debounce *d, uint64_t now)
+{
+    if (!d)
+        return;
+    /* A rename puts a whole file in place, so waiting for quiet only adds latency (one
+     * debounce per hop of a joinfile chain).  Read at once when the file has been quiet
+     * for a delay; inside a burst this is an ordinary event, so bursts still coalesce. */
+    if (d->pending && d->leading)
+        return; /* an at-once read is already due */
+    bool quiet = !d->read_once || now - d->last_read >= d->delay;
+    if (!d->pending && quiet) {
+        d->pending = true;
+        d->leading = true;
+        d->first = now;
+        d->deadline = now;
+        return;
+    }
+    joinfile_debounce_event(d, now);
 }
 
 JOINFILE_EXPORT void joinfile_debounce_now(joinfile_debounce *d, uint64_t now)
@@ -75,5 +101,8 @@ JOINFILE_EXPORT bool joinfile_debounce_handle_expiry(joinfile_debounce *d, uint6
         return false;
     d->pending = false;
     d->immediate = false;
+    d->leading = false;
+    d->read_once = true;
+    d->last_read = now;
     return true;
 }

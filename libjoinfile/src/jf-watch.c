@@ -254,8 +254,13 @@ static int drain(joinfile_watch *w, uint64_t now)
                 }
                 /* Exact basename match: `xfoo.sgs` must not wake the reader of `foo.sgs`
                  * (spec §2 defect 4), nor our own `.foo.sgs.??????` temp files. */
-                if (ev->len && !strcmp(ev->name, w->base))
-                    joinfile_debounce_event(w->deb, now);
+                if (ev->len && !strcmp(ev->name, w->base)) {
+                    /* A rename into place is a whole file: it may be read at once. */
+                    if (ev->mask & IN_MOVED_TO)
+                        joinfile_debounce_complete(w->deb, now);
+                    else
+                        joinfile_debounce_event(w->deb, now);
+                }
             } else if (ev->wd == w->file_wd) {
                 if (ev->mask & IN_IGNORED)
                     w->file_wd = -1;

@@ -344,7 +344,8 @@ JOINFILE_EXPORT int joinfile_write_file(const joinfile_options *opts, const char
 
 /* Turns a stream of "the file may have changed" events into "re-read now" moments: the
  * deadline is `delay` after the latest event (trailing edge), capped at 10 * delay after
- * the first event of a burst so a writer that never pauses cannot starve readers. */
+ * the first event of a burst so a writer that never pauses cannot starve readers.  A
+ * rename into place after quiet is read at once (joinfile_debounce_complete). */
 typedef struct joinfile_debounce joinfile_debounce;
 
 /* delay 0 = the default 50 ms.  Returns 0 or JOINFILE_ERR_NOMEM. */
@@ -352,6 +353,12 @@ JOINFILE_EXPORT int joinfile_debounce_new(uint64_t delay, joinfile_debounce **ou
 JOINFILE_EXPORT void joinfile_debounce_free(joinfile_debounce *d);
 /* An event happened at now. */
 JOINFILE_EXPORT void joinfile_debounce_event(joinfile_debounce *d, uint64_t now);
+/* A complete new version was renamed into place at now (IN_MOVED_TO).  When nothing is
+ * pending and no read happened within the last delay, the deadline is now (leading edge:
+ * an atomic writer's change is read without waiting); otherwise, or when any other event
+ * follows before the read, it is an ordinary event (trailing edge), so bursts still
+ * coalesce into one read. */
+JOINFILE_EXPORT void joinfile_debounce_complete(joinfile_debounce *d, uint64_t now);
 /* Re-read at once on the next handle_expiry (start-up, SIGHUP, inotify overflow). */
 JOINFILE_EXPORT void joinfile_debounce_now(joinfile_debounce *d, uint64_t now);
 /* The deadline, or JOINFILE_NEVER when no event is pending. */

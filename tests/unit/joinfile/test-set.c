@@ -309,6 +309,40 @@ static void test_million_lines(void **state)
     free(text);
 }
 
+/* A rename into place after quiet is read at once; inside a burst, or followed by any
+ * other event before the read, it waits for quiet like every event. */
+static void test_debounce_complete(void **state)
+{
+    (void)state;
+    joinfile_debounce *d;
+    assert_int_equal(joinfile_debounce_new(0, &d), 0);
+    const uint64_t ms = JOINFILE_NS_PER_MS, t0 = 1000 * ms;
+    /* never read yet: at once */
+    joinfile_debounce_complete(d, t0);
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0);
+    joinfile_debounce_complete(d, t0 + 1); /* a second rename keeps the earlier deadline */
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0);
+    assert_true(joinfile_debounce_handle_expiry(d, t0 + 1));
+    /* 10 ms after that read: part of a burst, trailing edge */
+    joinfile_debounce_complete(d, t0 + 10 * ms);
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0 + 60 * ms);
+    assert_true(joinfile_debounce_handle_expiry(d, t0 + 60 * ms));
+    /* a full delay of quiet after the last read: at once again */
+    joinfile_debounce_complete(d, t0 + 110 * ms);
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0 + 110 * ms);
+    /* ... unless another kind of event (an in-place write) follows before the read */
+    joinfile_debounce_event(d, t0 + 111 * ms);
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0 + 161 * ms);
+    assert_false(joinfile_debounce_handle_expiry(d, t0 + 160 * ms));
+    assert_true(joinfile_debounce_handle_expiry(d, t0 + 161 * ms));
+    /* a pending trailing read is not pulled forward by a rename */
+    joinfile_debounce_event(d, t0 + 300 * ms);
+    joinfile_debounce_complete(d, t0 + 301 * ms);
+    assert_int_equal(joinfile_debounce_get_expiry(d), t0 + 351 * ms);
+    joinfile_debounce_complete(NULL, t0); /* NULL is ignored */
+    joinfile_debounce_free(d);
+}
+
 static void test_debounce(void **state)
 {
     (void)state;
@@ -365,6 +399,7 @@ int main(void)
         cmocka_unit_test(test_diff),
         cmocka_unit_test(test_million_lines),
         cmocka_unit_test(test_debounce),
+        cmocka_unit_test(test_debounce_complete),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

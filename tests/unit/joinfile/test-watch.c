@@ -303,6 +303,34 @@ static void test_burst_is_coalesced(void **state)
     assert_quiet(c);
 }
 
+/* An atomic rename after quiet is read in the same process() call that sees its event
+ * (no debounce wait: each hop of a pimwatch -> cbacc -> driad-ingest chain would pay
+ * it); an in-place write still waits for quiet.  Time is the caller's: `later` stands for
+ * a moment a full debounce after the previous read. */
+static void test_atomic_rename_read_at_once(void **state)
+{
+    struct ctx *c = *state;
+    write_raw(c->path, "1.2.3.4,232.1.1.1\n");
+    start(c, 0);
+    pump_until(c, 1);
+    uint64_t later = now_ns() + JOINFILE_MS(1000);
+    const char *t = "1.2.3.4,232.1.1.2\n";
+    assert_int_equal(joinfile_write_file(NULL, c->path, t, strlen(t), 0, NULL), 0);
+    assert_int_equal(joinfile_watch_process(c->w, later), 0);
+    assert_int_equal(c->n, 2);
+    assert_string_equal(c->ev[1].canon, t);
+    assert_int_equal(joinfile_watch_get_expiry(c->w), JOINFILE_NEVER);
+
+    write_raw(c->path, "1.2.3.4,232.1.1.3\n");
+    later += JOINFILE_MS(1000);
+    assert_int_equal(joinfile_watch_process(c->w, later), 0);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(joinfile_watch_get_expiry(c->w), later + JOINFILE_MS(5));
+    assert_int_equal(joinfile_watch_process(c->w, later + JOINFILE_MS(5)), 0);
+    assert_int_equal(c->n, 3);
+    assert_string_equal(c->ev[2].canon, "1.2.3.4,232.1.1.3\n");
+}
+
 static void test_similar_siblings_ignored(void **state)
 {
     struct ctx *c = *state;
@@ -470,6 +498,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_and_recreate, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_missing_is_empty, setup, teardown),
         cmocka_unit_test_setup_teardown(test_burst_is_coalesced, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_atomic_rename_read_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(test_similar_siblings_ignored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_lines_lenient_and_strict, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreadable_keeps_last_good, setup, teardown),
