@@ -23,15 +23,21 @@
 #define DEFAULT_PROPAGATION_DELAY_MS 500 /* §4.11 */
 #define DEFAULT_OVERRIDE_INTERVAL_MS 2500
 
-/* 56 bytes.  The hash is not kept (the slot has it, and removal recomputes it); a free
- * entry links the free list through heap_pos, since it is in no heap. */
+/* 32 bytes.  An IPv4 key is held in the entry itself; an IPv6 key (32 bytes) lives in a
+ * separate pool that the entry points to, so the common IPv4 table pays for neither.
+ * The hash is not kept (the slot has it, and removal recomputes it); a free entry links
+ * the free list through heap_pos, since it is in no heap. */
 struct sg {
-    uint8_t s[16];
-    uint8_t g[16];
     uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
     uint64_t pp;       /* Prune-Pending Timer; PIMPARSE_NEVER when not pending */
+    uint64_t key;      /* IPv4: key4(); IPv6: index into the pool of struct key6 */
     uint32_t heap_pos; /* NIL when not in the heap; free: the next free index */
     uint8_t family;    /* 0 = free */
+};
+
+struct key6 {
+    uint8_t s[16];
+    uint8_t g[16];
 };
 
 struct slot {
@@ -76,6 +82,8 @@ struct pimparse_state {
     uint32_t nslots; /* power of two, at least twice the count (linear probing) */
     struct heap_item *heap;
     uint32_t heap_len, heap_cap;
+    struct key6 *key6;
+    uint32_t key6_cap, key6_used, key6_free;
     struct nbr *nbrs;
     size_t n_nbrs, cap_nbrs;
     pimparse_addr *locals;
@@ -134,6 +142,7 @@ int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
         return PIMPARSE_ERR_NOMEM;
     st->set = s;
     st->free_head = NIL;
+    st->key6_free = NIL;
     st->nslots = 64;
     st->slots = pp_malloc_table(st->nslots * sizeof *st->slots);
     if (!st->slots) {
@@ -153,6 +162,7 @@ void pimparse_state_free(pimparse_state *st)
         pp_free(st->seg[k]);
     pp_free(st->slots);
     pp_free(st->heap);
+    pp_free(st->key6);
     pp_free(st->nbrs);
     pp_free(st->locals);
     pp_free(st);
@@ -241,6 +251,74 @@ static uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s, const 
     return (uint32_t)fmix64(h);
 }
 
+/* ---- keys ------------------------------------------------------------------------- */
+
+static uint64_t key4(const uint8_t *s, const uint8_t *g)
+{
+    uint32_t a, b;
+    memcpy(&a, s, 4);
+    memcpy(&b, g, 4);
+    return (uint64_t)a << 32 | b;
+}
+
+static int key_equal(const pimparse_state *st, const struct sg *e, uint8_t family,
+                     const uint8_t *s, const uint8_t *g)
+{
+    if (e->family != family)
+        return 0;
+    if (family == PIMPARSE_AF_IPV4)
+        return e->key == key4(s, g);
+    const struct key6 *k = &st->key6[e->key];
+    return memcmp(k->s, s, 16) == 0 && memcmp(k->g, g, 16) == 0;
+}
+
+/* The entry's key as 16-byte address arrays (IPv4: zero after the 4 bytes). */
+static void key_bytes(const pimparse_state *st, const struct sg *e, uint8_t s[16], uint8_t g[16])
+{
+    if (e->family == PIMPARSE_AF_IPV4) {
+        uint32_t a = (uint32_t)(e->key >> 32), b = (uint32_t)e->key;
+        memset(s, 0, 16);
+        memset(g, 0, 16);
+        memcpy(s, &a, 4);
+        memcpy(g, &b, 4);
+        return;
+    }
+    memcpy(s, st->key6[e->key].s, 16);
+    memcpy(g, st->key6[e->key].g, 16);
+}
+
+static int key6_new(pimparse_state *st, const uint8_t *s, const uint8_t *g, uint32_t *out)
+{
+    uint32_t i;
+    if (st->key6_free != NIL) {
+        i = st->key6_free;
+        memcpy(&st->key6_free, st->key6[i].s, sizeof st->key6_free);
+    } else {
+        if (st->key6_used == st->key6_cap) {
+            if (st->key6_cap >= NIL / 2)
+                return PIMPARSE_ERR_NOMEM;
+            uint32_t nc = st->key6_cap ? st->key6_cap * 2 : 64;
+            struct key6 *n = pp_realloc_table(st->key6, (size_t)st->key6_cap * sizeof *n,
+                                              (size_t)nc * sizeof *n);
+            if (!n)
+                return PIMPARSE_ERR_NOMEM;
+            st->key6 = n;
+            st->key6_cap = nc;
+        }
+        i = st->key6_used++;
+    }
+    memcpy(st->key6[i].s, s, 16);
+    memcpy(st->key6[i].g, g, 16);
+    *out = i;
+    return 0;
+}
+
+static void key6_release(pimparse_state *st, uint32_t i)
+{
+    memcpy(st->key6[i].s, &st->key6_free, sizeof st->key6_free);
+    st->key6_free = i;
+}
+
 /* Returns the slot holding the key, or the empty slot where it would go. */
 static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_t *s,
                           const uint8_t *g, uint32_t h)
@@ -252,8 +330,7 @@ static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_
         if (sl->idx == NIL)
             return i;
         if (sl->hash == h) {
-            const struct sg *e = sg_at(st, sl->idx);
-            if (e->family == family && memcmp(e->s, s, 16) == 0 && memcmp(e->g, g, 16) == 0)
+            if (key_equal(st, sg_at(st, sl->idx), family, s, g))
                 return i;
         }
     }
@@ -429,26 +506,41 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     uint32_t slot = find_slot(st, family, s, g, h);
     if (slot == NIL)
         return PIMPARSE_ERR_NOMEM;
+    uint64_t key;
+    if (family == PIMPARSE_AF_IPV4) {
+        key = key4(s, g);
+    } else {
+        uint32_t k;
+        int r = key6_new(st, s, g, &k);
+        if (r < 0)
+            return r;
+        key = k;
+    }
     uint32_t idx;
     if (st->free_head != NIL) {
         idx = st->free_head;
         st->free_head = sg_at(st, idx)->heap_pos;
     } else {
         if (st->sg_used == st->sg_cap) {
-            if (st->n_segs == MAX_SEGS)
+            if (st->n_segs == MAX_SEGS) {
+                if (family != PIMPARSE_AF_IPV4)
+                    key6_release(st, (uint32_t)key);
                 return PIMPARSE_ERR_NOMEM;
+            }
             uint32_t size = st->n_segs ? st->sg_cap : UINT32_C(1) << SEG0_SHIFT;
             struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
-            if (!n)
+            if (!n) {
+                if (family != PIMPARSE_AF_IPV4)
+                    key6_release(st, (uint32_t)key);
                 return PIMPARSE_ERR_NOMEM;
+            }
             st->seg[st->n_segs++] = n;
             st->sg_cap += size;
         }
         idx = st->sg_used++;
     }
     struct sg *e = sg_at(st, idx);
-    memcpy(e->s, s, 16);
-    memcpy(e->g, g, 16);
+    e->key = key;
     e->family = family;
     e->expiry = PIMPARSE_NEVER;
     e->pp = PIMPARSE_NEVER;
@@ -462,25 +554,26 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
 static void remove_entry(pimparse_state *st, uint32_t idx)
 {
     struct sg *e = sg_at(st, idx);
-    uint32_t slot = find_slot(st, e->family, e->s, e->g,
-                              hash_key(st->set.hash_seed, e->family, e->s, e->g));
+    uint8_t s[16], g[16];
+    key_bytes(st, e, s, g);
+    uint32_t slot = find_slot(st, e->family, s, g, hash_key(st->set.hash_seed, e->family, s, g));
     if (slot != NIL && st->slots[slot].idx == idx)
         slot_delete(st, slot);
     if (e->heap_pos != NIL)
         heap_remove(st, e->heap_pos);
+    if (e->family != PIMPARSE_AF_IPV4)
+        key6_release(st, (uint32_t)e->key);
     e->family = 0;
     e->heap_pos = st->free_head;
     st->free_head = idx;
     st->count--;
 }
 
-static void entry_addrs(const struct sg *e, pimparse_addr *s, pimparse_addr *g)
+static void entry_addrs(const pimparse_state *st, const struct sg *e, pimparse_addr *s,
+                        pimparse_addr *g)
 {
-    memset(s, 0, sizeof *s);
-    memset(g, 0, sizeof *g);
     s->family = g->family = e->family;
-    memcpy(s->bytes, e->s, 16);
-    memcpy(g->bytes, e->g, 16);
+    key_bytes(st, e, s->bytes, g->bytes);
 }
 
 static void emit(const pimparse_state *st, const pimparse_event *ev)
@@ -489,8 +582,9 @@ static void emit(const pimparse_state *st, const pimparse_event *ev)
         st->set.event(st->set.user, ev);
 }
 
-static void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
-                    const pimparse_addr *from, uint16_t holdtime)
+static void emit_sg_addrs(const pimparse_state *st, int type, uint64_t now,
+                          const pimparse_addr *s, const pimparse_addr *g,
+                          const pimparse_addr *from, uint16_t holdtime)
 {
     if (!st->set.event)
         return;
@@ -498,11 +592,22 @@ static void emit_sg(const pimparse_state *st, int type, uint64_t now, const stru
     memset(&ev, 0, sizeof ev);
     ev.type = type;
     ev.time = now;
-    entry_addrs(e, &ev.source, &ev.group);
+    ev.source = *s;
+    ev.group = *g;
     if (from)
         ev.neighbor = *from;
     ev.holdtime = holdtime;
     emit(st, &ev);
+}
+
+static void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
+                    const pimparse_addr *from, uint16_t holdtime)
+{
+    if (!st->set.event)
+        return;
+    pimparse_addr s, g;
+    entry_addrs(st, e, &s, &g);
+    emit_sg_addrs(st, type, now, &s, &g, from, holdtime);
 }
 
 /* ---- neighbors -------------------------------------------------------------------- */
@@ -707,7 +812,7 @@ static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pi
                 memset(&ev, 0, sizeof ev);
                 ev.type = PIMPARSE_EVENT_PRUNE_PENDING;
                 ev.time = now;
-                entry_addrs(e, &ev.source, &ev.group);
+                entry_addrs(st, e, &ev.source, &ev.group);
                 ev.neighbor = *from;
                 ev.deadline = e->pp;
                 emit(st, &ev);
@@ -716,9 +821,11 @@ static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pi
         }
         return 0;
     }
-    struct sg copy = *e;
+    /* The addresses are taken before removal releases an IPv6 key. */
+    pimparse_addr s, g;
+    entry_addrs(st, e, &s, &g);
     remove_entry(st, idx);
-    emit_sg(st, PIMPARSE_EVENT_PRUNE, now, &copy, from, 0);
+    emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, now, &s, &g, from, 0);
     return 0;
 }
 
@@ -979,14 +1086,16 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
             break;
         uint32_t idx = st->heap[0].idx;
         struct sg copy = *sg_at(st, idx);
+        pimparse_addr s, g;
+        entry_addrs(st, &copy, &s, &g);
         remove_entry(st, idx);
         /* The event carries the timer's own deadline, not the (possibly later) time of
          * this call: replays report when the state really ended. */
         uint64_t d = deadline(&copy);
         if (copy.pp <= now)
-            emit_sg(st, PIMPARSE_EVENT_PRUNE, d, &copy, NULL, 0);
+            emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, d, &s, &g, NULL, 0);
         else
-            emit_sg(st, PIMPARSE_EVENT_EXPIRE, d, &copy, NULL, 0);
+            emit_sg_addrs(st, PIMPARSE_EVENT_EXPIRE, d, &s, &g, NULL, 0);
     }
     for (size_t i = 0; i < st->n_nbrs;) {
         if (st->nbrs[i].info.expiry <= now)
@@ -1048,7 +1157,7 @@ size_t pimparse_state_foreach(const pimparse_state *st,
         if (!e->family)
             continue;
         pimparse_addr s, g;
-        entry_addrs(e, &s, &g);
+        entry_addrs(st, e, &s, &g);
         n++;
         if (cb(user, &s, &g))
             break;

@@ -752,6 +752,52 @@ static void test_segments(void **state)
     pimparse_state_free(st);
 }
 
+/* IPv6 keys live in a pool of their own: a failure to grow it (or the entries beside it)
+ * refuses the join and leaves the table consistent. */
+static int join6(pimparse_state *st, int i)
+{
+    char src[64];
+    snprintf(src, sizeof src, "2001:db8:%x::%x", i / 1000, i % 1000 + 1);
+    return jp(st, T0, "fe80::1", "fe80::2", 210, "ff3e::1", src, PIMPARSE_SOURCE_S, 1);
+}
+
+static void test_alloc_failures_v6(void **state)
+{
+    (void)state;
+    unsigned long made;
+    {
+        struct rec r;
+        pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
+        pp_alloc_fail_at(0);
+        for (int i = 0; i < 1500; i++)
+            assert_int_equal(join6(st, i), 0);
+        made = pp_alloc_fail_at(0);
+        assert_true(made >= 8);
+        pimparse_state_free(st);
+    }
+    for (unsigned long n = 1; n <= made; n++) {
+        struct rec r;
+        pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
+        pp_alloc_fail_at(n);
+        int failures = 0;
+        for (int i = 0; i < 1500; i++)
+            if (join6(st, i) == PIMPARSE_ERR_NOMEM)
+                failures++;
+        pp_alloc_fail_at(0);
+        assert_true(failures > 0);
+        int seen = 0;
+        assert_int_equal(pimparse_state_foreach(st, count_cb, &seen), pimparse_state_count(st));
+        assert_int_equal(r.n, (int)pimparse_state_count(st));
+        /* What was refused can be joined now, and what was joined is found. */
+        for (int i = 0; i < 1500; i++)
+            assert_int_equal(join6(st, i), 0);
+        assert_int_equal(pimparse_state_count(st), 1500);
+        pimparse_state_handle_expiry(st, T0 + S(210));
+        assert_int_equal(pimparse_state_count(st), 0);
+        pimparse_state_free(st);
+    }
+}
+
 /* Randomized comparison with a direct model of the rules over a small key space, so the
  * hash chains, the free list and the lazy heap are exercised in every order. */
 #define KEYS 64
@@ -763,10 +809,12 @@ struct model {
 static void test_randomized_against_model(void **state)
 {
     (void)state;
-    for (unsigned seed = 1; seed <= 20; seed++) {
+    /* Seeds 21-40 run the same over IPv6 keys (held in the IPv6 key pool). */
+    for (unsigned seed = 1; seed <= 40; seed++) {
         srand(seed);
+        int v6 = seed > 20;
         struct rec r;
-        pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+        pimparse_state *st = new_state(&r, 0, v6 ? "fe80::2" : "10.2.0.2");
         int two_nbrs = seed % 2;
         if (two_nbrs) {
             hello(st, 0, "10.2.0.1", 0xffff, 1, 1, 500, 2500);
@@ -787,12 +835,13 @@ static void test_randomized_against_model(void **state)
             }
             int k = rand() % KEYS;
             char src[32], grp[32];
-            snprintf(src, sizeof src, "23.212.185.%d", k % 8 + 1);
-            snprintf(grp, sizeof grp, "232.1.1.%d", k / 8 + 1);
+            snprintf(src, sizeof src, v6 ? "2001:db8::%d" : "23.212.185.%d", k % 8 + 1);
+            snprintf(grp, sizeof grp, v6 ? "ff3e::%d" : "232.1.1.%d", k / 8 + 1);
             int op = rand() % 4;
             uint16_t ht = (uint16_t)(rand() % 3 == 0 ? 0xffff : rand() % 300);
             if (op < 3) {
-                assert_int_equal(join(st, now, ht, src, grp), 0);
+                assert_int_equal(jp(st, now, v6 ? "fe80::1" : "10.2.0.1", v6 ? "fe80::2" : "10.2.0.2",
+                                    ht, grp, src, PIMPARSE_SOURCE_S, 1), 0);
                 uint64_t et = ht == 0xffff ? PIMPARSE_NEVER : now + S(ht);
                 if (!m[k].present) {
                     if (ht != 0)
@@ -803,7 +852,8 @@ static void test_randomized_against_model(void **state)
                     m[k].pp = PIMPARSE_NEVER;
                 }
             } else {
-                assert_int_equal(prune(st, now, src, grp), 0);
+                assert_int_equal(jp(st, now, v6 ? "fe80::1" : "10.2.0.1", v6 ? "fe80::2" : "10.2.0.2",
+                                    210, grp, src, PIMPARSE_SOURCE_S, 0), 0);
                 if (m[k].present) {
                     if (two_nbrs) {
                         if (m[k].pp == PIMPARSE_NEVER)
@@ -823,8 +873,8 @@ static void test_randomized_against_model(void **state)
                 if (d < next)
                     next = d;
                 char s2[32], g2[32];
-                snprintf(s2, sizeof s2, "23.212.185.%d", j % 8 + 1);
-                snprintf(g2, sizeof g2, "232.1.1.%d", j / 8 + 1);
+                snprintf(s2, sizeof s2, v6 ? "2001:db8::%d" : "23.212.185.%d", j % 8 + 1);
+                snprintf(g2, sizeof g2, v6 ? "ff3e::%d" : "232.1.1.%d", j / 8 + 1);
                 pimparse_addr sa = A(s2), ga = A(g2);
                 uint64_t et;
                 bool pp;
@@ -884,6 +934,7 @@ int main(void)
         cmocka_unit_test(test_randomized_against_model),
         cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_segments),
+        cmocka_unit_test(test_alloc_failures_v6),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
