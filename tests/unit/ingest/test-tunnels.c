@@ -225,7 +225,7 @@ static void test_status_file(void **state)
     char dir[64];
     snprintf(dir, sizeof dir, "/tmp/ingest-status-%ld", (long)getpid());
     assert_int_equal(mkdir(dir, 0700), 0);
-    char path[64];
+    char path[96];
     snprintf(path, sizeof path, "%s/status.json", dir);
     struct ing_status_extra x = {"/run/in \"quoted\".joins", "ingtun0", 12, 1, now};
     assert_int_equal(ing_status_write(path, now, plan, c.t, &x), 0);
