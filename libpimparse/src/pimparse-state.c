@@ -1008,7 +1008,8 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     for (unsigned i = 0; i < ah->n; i++) {
         const struct slot *sl = &st->slots[ah->hash[i] & mask];
         if (sl->idx != NIL && sl->hash == ah->hash[i]) {
-            /* A 56-byte entry may straddle two cache lines. */
+            /* Entries in the small first segments are only 16-byte aligned and may
+             * straddle two cache lines. */
             const struct sg *e = sg_at(st, sl->idx);
             __builtin_prefetch(e);
             __builtin_prefetch((const uint8_t *)e + sizeof *e - 1);
