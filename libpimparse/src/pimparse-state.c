@@ -495,15 +495,17 @@ static void fix_top(pimparse_state *st)
 
 /* ---- entries ---------------------------------------------------------------------- */
 
+/* Adds a key known to be absent; slot is the empty slot find_slot() returned for it
+ * (found again when the table grows first). */
 static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
-                  uint32_t h, uint32_t *out)
+                  uint32_t h, uint32_t slot, uint32_t *out)
 {
     if ((uint64_t)(st->count + 1) * 2 > st->nslots) {
         int r = grow_slots(st);
         if (r < 0)
             return r;
+        slot = find_slot(st, family, s, g, h);
     }
-    uint32_t slot = find_slot(st, family, s, g, h);
     if (slot == NIL)
         return PIMPARSE_ERR_NOMEM;
     uint64_t key;
@@ -605,9 +607,17 @@ static void emit_sg(const pimparse_state *st, int type, uint64_t now, const stru
 {
     if (!st->set.event)
         return;
-    pimparse_addr s, g;
-    entry_addrs(st, e, &s, &g);
-    emit_sg_addrs(st, type, now, &s, &g, from, holdtime);
+    /* Built in place: copying addresses just written piecewise would stall on store
+     * forwarding. */
+    pimparse_event ev;
+    memset(&ev, 0, sizeof ev);
+    ev.type = type;
+    ev.time = now;
+    entry_addrs(st, e, &ev.source, &ev.group);
+    if (from)
+        ev.neighbor = *from;
+    ev.holdtime = holdtime;
+    emit(st, &ev);
 }
 
 /* ---- neighbors -------------------------------------------------------------------- */
@@ -764,12 +774,13 @@ static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pim
     uint64_t et = holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(holdtime);
     uint8_t fam = je->source.family;
     uint32_t h = hash_key(st->set.hash_seed, fam, je->source.bytes, je->group.bytes);
-    uint32_t idx = find(st, fam, je->source.bytes, je->group.bytes, h);
+    uint32_t slot = find_slot(st, fam, je->source.bytes, je->group.bytes, h);
+    uint32_t idx = slot == NIL ? NIL : st->slots[slot].idx;
     if (idx == NIL) {
         /* A holdtime of 0 would expire at once: the net effect is no state. */
         if (holdtime == 0)
             return 0;
-        int r = insert(st, fam, je->source.bytes, je->group.bytes, h, &idx);
+        int r = insert(st, fam, je->source.bytes, je->group.bytes, h, slot, &idx);
         if (r < 0)
             return r;
         sg_at(st, idx)->expiry = et;
@@ -1046,10 +1057,11 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
         memset(g.bytes + 4, 0, 12);
     }
     uint32_t h = hash_key(st->set.hash_seed, s.family, s.bytes, g.bytes);
-    if (find(st, s.family, s.bytes, g.bytes, h) != NIL)
+    uint32_t slot = find_slot(st, s.family, s.bytes, g.bytes, h);
+    if (slot != NIL && st->slots[slot].idx != NIL)
         return 0;
     uint32_t idx;
-    int r = insert(st, s.family, s.bytes, g.bytes, h, &idx);
+    int r = insert(st, s.family, s.bytes, g.bytes, h, slot, &idx);
     if (r < 0)
         return r;
     sg_at(st, idx)->expiry = expiry;
