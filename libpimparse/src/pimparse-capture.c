@@ -8,8 +8,30 @@
 
 #include "pimparse-internal.h"
 
+/* Replay reads frames in batches (see "batched input" in pimparse-state.c): each frame
+ * is copied out of libpcap's buffer (valid only until the next read) and decoded at once,
+ * which prefetches its hash slots; the batch is then processed in capture order. */
+#define BATCH_FRAMES 16
+#define BATCH_BYTES 65536
+/* Entries are prefetched this many frames before they are processed. */
+#define ENTRY_AHEAD 4
+
+struct batch {
+    unsigned n;
+    size_t used;
+    struct {
+        size_t off, len;
+        uint64_t ts;
+        int rc;
+        pimparse_packet pkt;
+        struct pp_ahead ah;
+    } f[BATCH_FRAMES];
+    uint8_t data[BATCH_BYTES];
+};
+
 struct pimparse_capture {
     pcap_t *pcap;
+    struct batch *batch; /* file replay only */
     pimparse_state *st;
     int linktype;
     int fd;
@@ -95,8 +117,16 @@ int pimparse_capture_open_file(const char *path, pimparse_state *st, pimparse_ca
         return PIMPARSE_ERR_NOMEM;
     c->st = st;
     c->fd = -1;
+    c->batch = pp_malloc(sizeof *c->batch);
+    if (!c->batch) {
+        pp_free(c);
+        return PIMPARSE_ERR_NOMEM;
+    }
+    c->batch->n = 0;
+    c->batch->used = 0;
     c->pcap = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
     if (!c->pcap) {
+        pp_free(c->batch);
         set_err(errbuf, errbuf_size, perr);
         pp_free(c);
         return PIMPARSE_ERR_PCAP;
@@ -112,6 +142,7 @@ void pimparse_capture_close(pimparse_capture *c)
         return;
     if (c->pcap)
         pcap_close(c->pcap);
+    pp_free(c->batch);
     pp_free(c);
 }
 
@@ -147,27 +178,6 @@ uint64_t pimparse_capture_get_expiry(pimparse_capture *c)
     return c ? pimparse_state_get_expiry(c->st) : PIMPARSE_NEVER;
 }
 
-/* Replay reads frames in batches (see "batched input" in pimparse-state.c): each frame
- * is copied out of libpcap's buffer (valid only until the next read) and decoded at once,
- * which prefetches its hash slots; the batch is then processed in capture order. */
-#define BATCH_FRAMES 16
-#define BATCH_BYTES 65536
-/* Entries are prefetched this many frames before they are processed. */
-#define ENTRY_AHEAD 4
-
-struct batch {
-    unsigned n;
-    size_t used;
-    struct {
-        size_t off, len;
-        uint64_t ts;
-        int rc;
-        pimparse_packet pkt;
-        struct pp_ahead ah;
-    } f[BATCH_FRAMES];
-    uint8_t data[BATCH_BYTES];
-};
-
 static void batch_run(pimparse_capture *c, struct batch *b)
 {
     for (unsigned i = 0; i < b->n && i < ENTRY_AHEAD; i++)
@@ -184,13 +194,9 @@ static void batch_run(pimparse_capture *c, struct batch *b)
 
 long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
 {
-    if (!c || !c->pcap || c->fd >= 0)
+    if (!c || !c->pcap || c->fd >= 0 || !c->batch)
         return PIMPARSE_ERR_INVALID;
-    struct batch *b = pp_malloc(sizeof *b);
-    if (!b)
-        return PIMPARSE_ERR_NOMEM;
-    b->n = 0;
-    b->used = 0;
+    struct batch *b = c->batch;
     long n = 0;
     int err = 0;
     while (max_frames == 0 || (unsigned long)n < max_frames) {
@@ -231,7 +237,6 @@ long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
     /* Frames read before an error are still processed: a truncated capture keeps what
      * came before the cut. */
     batch_run(c, b);
-    pp_free(b);
     return err ? err : n;
 }
 

@@ -12,7 +12,7 @@
 #include <cmocka.h>
 #include <pcap/pcap.h>
 
-#include "pimparse/pimparse.h"
+#include "pimparse-internal.h"
 #include "pp-build.h"
 
 #define TS(s) (UINT64_C(1763700000000000000) + (uint64_t)(s) * 1000000000u)
@@ -361,6 +361,22 @@ static void test_errors(void **state)
                      PIMPARSE_ERR_PCAP);
     assert_true(strlen(err) > 0);
     assert_int_equal(pimparse_capture_open_live(NULL, st, &c, NULL, 0), PIMPARSE_ERR_INVALID);
+    /* Replay's allocations (the capture, its batch buffer) fail at open, never later. */
+    const char *cap = write_capture(1);
+    for (unsigned long n = 1; n <= 2; n++) {
+        c = (pimparse_capture *)1;
+        pp_alloc_fail_at(n);
+        assert_int_equal(pimparse_capture_open_file(cap, st, &c, err, sizeof err),
+                         PIMPARSE_ERR_NOMEM);
+        pp_alloc_fail_at(0);
+        assert_null(c);
+    }
+    assert_int_equal(pimparse_capture_open_file(cap, st, &c, err, sizeof err), 0);
+    pp_alloc_fail_at(1);
+    assert_int_equal(pimparse_capture_replay(c, 0), 4);
+    pp_alloc_fail_at(0);
+    pimparse_capture_close(c);
+    unlink(cap);
     assert_int_equal(pimparse_capture_replay(NULL, 0), PIMPARSE_ERR_INVALID);
     assert_int_equal(pimparse_capture_process(NULL, 0), PIMPARSE_ERR_INVALID);
     assert_int_equal(pimparse_capture_get_fd(NULL), -1);
