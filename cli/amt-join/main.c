@@ -612,13 +612,8 @@ static uint32_t app_rand(void *user)
  * resolver), restricted to `family` (FAMILY_ANY: the first address getaddrinfo gives). */
 static int resolve(const char *name, int family, amt_addr *out)
 {
-    if (amt_addr_parse(out, name) == 0) {
-        if (family != FAMILY_ANY && out->family != family) {
-            mc_err("relay %s is not an IPv%d address (-f %d)", name, family, family);
-            return -1;
-        }
-        return 0;
-    }
+    if (amt_addr_parse(out, name) == 0)
+        return 0; /* its family was checked against -f with the other options */
     struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
     hints.ai_family = family == FAMILY_V4 ? AF_INET : family == FAMILY_V6 ? AF_INET6 : AF_UNSPEC;
     int r = getaddrinfo(name, NULL, &hints, &res);
@@ -839,6 +834,9 @@ int main(int argc, char **argv)
     if (!discovery && !relay)
         return mc_usage_error(&tool, "--no-discovery needs --relay (an AMTRELAY record's D bit "
                                      "decides it for a looked-up relay; anycast needs discovery)");
+    amt_addr numeric;
+    if (relay && family != FAMILY_ANY && amt_addr_parse(&numeric, relay) == 0 && numeric.family != family)
+        return mc_usage_error(&tool, "--relay %s is not an IPv%d address (-f %d)", relay, family, family);
     if (anycast_text) {
         if (amt_addr_parse(&app->anycast_addr, anycast_text) < 0)
             return mc_usage_error(&tool, "bad --anycast-address '%s'", anycast_text);

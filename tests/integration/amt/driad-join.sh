@@ -2,7 +2,7 @@
 # driad-join.sh CASE — amt-join without --relay: the relay comes from the AMTRELAY
 # records (RFC 8777) of the first SOURCE, served by a real BIND, in network namespaces:
 #
-#   mci-amtd-N-src  src0 10.2.2.1,.3,.4,.5 / fd00:2::1,::5 ==veth== rly-src  mci-amtd-N-rly
+#   mci-amtd-N-src  src0 10.2.2.1,.3-.6 / fd00:2::1,::5 ==veth== rly-src  mci-amtd-N-rly
 #   mci-amtd-N-rly  rly-gw 10.3.3.1 / fd00:3::1 ==veth== gw0 10.3.3.2 / fd00:3::2  mci-amtd-N-gw
 #                   lo 10.99.0.1 (discovery), 10.99.0.7 and .8 (no relay there: dead),
 #                      192.52.193.1 and 2001:3:: (RFC 7450 §7 anycast, case anycast)
@@ -16,6 +16,8 @@
 #   failover  10 1 1 10.99.0.7 (dead, D=1), 15 0 1 10.99.0.8 (dead, D=0), 20 0 1 10.99.0.1:
 #             each dead relay is held down and the next precedence is used; data arrives
 #             from the third
+#   name      10 1 3 relays.amt.test. (A 10.3.3.1, AAAA fd00:3::1) with -f 6 and -f 4: the
+#             name's address of that family, IPv4 data over an IPv6 and an IPv4 tunnel
 #   type0     0 0 0 . : exit 3 with a clear message, with and without --anycast; no AMT
 #             message leaves the gateway
 #   anycast   no record: exit 3 without --anycast; with --anycast the data comes through
@@ -75,7 +77,7 @@ setup() {
     done
     ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
     ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
-    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5; do ip -n "$SRC" addr add $a/24 dev src0; done
+    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6; do ip -n "$SRC" addr add $a/24 dev src0; done
     ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
     ip -n "$SRC" addr add fd00:2::5/64 dev src0 nodad
     ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
@@ -131,6 +133,7 @@ $SOA
 3 IN AMTRELAY 15 0 1 10.99.0.8
 3 IN AMTRELAY 20 0 1 10.99.0.1
 4 IN AMTRELAY 0 0 0 .
+6 IN AMTRELAY 10 1 3 relays.amt.test.
 Z
     cat >"$W/bind/zones/v6.zone" <<Z
 \$ORIGIN 2.0.0.0.0.0.d.f.ip6.arpa.
@@ -142,7 +145,9 @@ Z
 \$ORIGIN amt.test.
 \$TTL 300
 $SOA
-ns1 IN A 127.0.0.1
+ns1    IN A    127.0.0.1
+relays IN A    10.3.3.1
+relays IN AAAA fd00:3::1
 Z
     named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
     in_ns "$GW" named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
@@ -224,15 +229,25 @@ receive() {
     case "$S" in *:*) IF=src0 ;; esac
     rm -f "$W/recv.bin" "$W/sent.bin"
     N=100
+    # The relay's log may hold joins of an earlier run: wait for one more.
+    joins=$(grep -c "join $S,$G" "$W/relay.log")
     join_bg --resolver "$RES" -c $N -d 40 -o "$W/recv.bin" "$@" "$S" "$G"
-    wait_log "$W/relay.log" "join $S,$G" || fail "relay never saw the join of $S,$G"
+    i=0
+    while [ $i -lt 150 ] && [ "$(grep -c "join $S,$G" "$W/relay.log")" -le "$joins" ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    [ $i -lt 150 ] || fail "relay never saw the join of $S,$G"
     send "$S" "$G" $N 20000 "$W/sent.bin" $IF || fail "sender failed"
     wait_join
     [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC"
     cmp -s "$W/sent.bin" "$W/recv.bin" || fail "received payloads differ from the sent ones"
     got=$(json_field "$W/join.json" summary packets)
     [ "$got" = $N ] || fail "amt-join counted $got packets, sent $N"
-    wait_log "$W/relay.log" "leave $S,$G .*(block)" 30 || fail "relay did not see the leave"
+    i=0
+    while [ $i -lt 30 ] && [ "$(grep -c "leave $S,$G .*(block)" "$W/relay.log")" -le "$joins" ]; do
+        sleep 0.1; i=$((i + 1))
+    done
+    [ $i -lt 30 ] || fail "relay did not see the leave"
 }
 
 setup
@@ -281,6 +296,20 @@ failover)
     stop_relay
     [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
     echo "ok: two dead relays held down in precedence order, data from the third"
+    ;;
+name)
+    start_relay
+    receive 10.2.2.6 232.1.1.6 127.0.0.1:$PORT -f 6
+    grep -q "relay fd00:3::1 for 10.2.2.6 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "-f 6: the name's AAAA address was not used"
+    grep -q "relay fd00:3::1 port 2268 (direct request)" "$W/join.log" || fail "-f 6: D=1 did not give a direct Request"
+    receive 10.2.2.6 232.1.1.6 127.0.0.1:$PORT -f 4
+    grep -q "relay 10.3.3.1 for 10.2.2.6 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "-f 4: the name's A address was not used"
+    stop_relay
+    [ "$(relay_stat discoveries)" = 0 ] || fail "Relay Discovery sent although the record has D=1"
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: type 3 relay name: AAAA with -f 6 (IPv4 data over IPv6), A with -f 4"
     ;;
 type0)
     start_relay -l 10.99.0.1 -l 192.52.193.1

@@ -42,7 +42,7 @@ else
     grep -q "built without libdriad: give --relay" "$W/e1.log" || fail "no relay: the message does not say libdriad is missing"
 fi
 "$J" -f 5 -r 127.0.0.1 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "bad --family: want exit 2"
-"$J" -f 6 -r 127.0.0.1 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 1 ] || fail "-f 6 with an IPv4 --relay: want exit 1"
+"$J" -f 6 -r 127.0.0.1 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "-f 6 with an IPv4 --relay: want exit 2"
 "$J" -r 127.0.0.1 10.2.2.1 2>/dev/null; [ $? = 2 ] || fail "odd arguments: want exit 2"
 "$J" -r 127.0.0.1 10.2.2.1 10.1.1.1 2>/dev/null; [ $? = 2 ] || fail "unicast group: want exit 2"
 "$J" -r 127.0.0.1 -c 0 10.2.2.1 232.1.1.1 2>/dev/null; [ $? = 2 ] || fail "--count 0: want exit 2"
