@@ -5,6 +5,7 @@
 #   mci-amtd-N-src  src0 10.2.2.1,.3-.6 / fd00:2::1,::5 ==veth== rly-src  mci-amtd-N-rly
 #   mci-amtd-N-rly  rly-gw 10.3.3.1 / fd00:3::1 ==veth== gw0 10.3.3.2 / fd00:3::2  mci-amtd-N-gw
 #                   lo 10.99.0.1 (discovery), 10.99.0.7 and .8 (no relay there: dead),
+#                      10.99.0.9 (case refused: a relay that sets the L flag),
 #                      192.52.193.1 and 2001:3:: (RFC 7450 §7 anycast, case anycast)
 #   mci-amtd-N-gw   BIND on 127.0.0.1 and ::1 port 53561, amt-join
 #
@@ -16,6 +17,8 @@
 #   failover  10 1 1 10.99.0.7 (dead, D=1), 15 0 1 10.99.0.8 (dead, D=0), 20 0 1 10.99.0.1:
 #             each dead relay is held down and the next precedence is used; data arrives
 #             from the third
+#   refused   10 1 1 10.99.0.9 (a second test relay, at its limit: L flag), 20 0 1
+#             10.99.0.1: the refusing relay is held down, data comes from the second
 #   name      10 1 3 relays.amt.test. (A 10.3.3.1, AAAA fd00:3::1) with -f 6 and -f 4: the
 #             name's address of that family, IPv4 data over an IPv6 and an IPv4 tunnel
 #   type0     0 0 0 . : exit 3 with a clear message, with and without --anycast; no AMT
@@ -77,14 +80,14 @@ setup() {
     done
     ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
     ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
-    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6; do ip -n "$SRC" addr add $a/24 dev src0; done
+    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6 10.2.2.7; do ip -n "$SRC" addr add $a/24 dev src0; done
     ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
     ip -n "$SRC" addr add fd00:2::5/64 dev src0 nodad
     ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
     ip -n "$RLY" addr add fd00:2::2/64 dev rly-src nodad
     ip -n "$RLY" addr add 10.3.3.1/24 dev rly-gw
     ip -n "$RLY" addr add fd00:3::1/64 dev rly-gw nodad
-    for a in 10.99.0.1 10.99.0.7 10.99.0.8 192.52.193.1; do ip -n "$RLY" addr add $a/32 dev lo; done
+    for a in 10.99.0.1 10.99.0.7 10.99.0.8 10.99.0.9 192.52.193.1; do ip -n "$RLY" addr add $a/32 dev lo; done
     ip -n "$RLY" addr add 2001:3::/128 dev lo
     ip -n "$GW" addr add 10.3.3.2/24 dev gw0
     ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
@@ -134,6 +137,8 @@ $SOA
 3 IN AMTRELAY 20 0 1 10.99.0.1
 4 IN AMTRELAY 0 0 0 .
 6 IN AMTRELAY 10 1 3 relays.amt.test.
+7 IN AMTRELAY 10 1 1 10.99.0.9
+7 IN AMTRELAY 20 0 1 10.99.0.1
 Z
     cat >"$W/bind/zones/v6.zone" <<Z
 \$ORIGIN 2.0.0.0.0.0.d.f.ip6.arpa.
@@ -296,6 +301,31 @@ failover)
     stop_relay
     [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
     echo "ok: two dead relays held down in precedence order, data from the third"
+    ;;
+refused)
+    ip netns exec "$RLY" "$AMT_RELAY" -l 10.99.0.9 -a 10.99.0.9 --qqic 3 --mrc 10 --l-flag \
+        >"$W/lrelay.out" 2>"$W/lrelay.log" &
+    LRELAY=$!
+    PIDS="$PIDS $LRELAY"
+    wait_log "$W/lrelay.log" "listening" 50 || fail "the L-flag relay did not start"
+    start_relay -l 10.99.0.1
+    receive 10.2.2.7 232.1.1.7 127.0.0.1:$PORT
+    grep -q "lookup 10.2.2.7: 2 candidates" "$W/join.log" || fail "no lookup line with 2 candidates"
+    grep -q "relay 10.99.0.9 for 10.2.2.7 (precedence 10, from AMTRELAY)" "$W/join.log" ||
+        fail "precedence 10 not tried first"
+    grep -q "relay 10.99.0.9 held down for 600 s: refused (L flag); 10.2.2.7 moves to 10.99.0.1" "$W/join.log" ||
+        fail "the refusing relay was not held down"
+    grep -q "relay 10.99.0.1 for 10.2.2.7 (precedence 20, from AMTRELAY)" "$W/join.log" ||
+        fail "precedence 20 not used next"
+    kill -TERM "$LRELAY"
+    i=0
+    while [ $i -lt 50 ] && kill -0 "$LRELAY" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    grep -q "query to 10.3.3.2 .*, L" "$W/lrelay.log" || fail "the L-flag relay sent no refusing Query"
+    [ "$(tr ' ' '\n' <"$W/lrelay.out" | sed -n 's/^updates=//p')" = 0 ] ||
+        fail "the gateway sent Updates to the relay that refused"
+    stop_relay
+    [ "$(relay_stat rejected)" = 0 ] || fail "the strict relay rejected $(relay_stat rejected) messages"
+    echo "ok: a relay that refuses (L flag) is held down, data from the next precedence"
     ;;
 name)
     start_relay
