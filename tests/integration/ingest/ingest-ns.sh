@@ -18,6 +18,7 @@
 #   garbage   the joinfile replaced with garbage: the last good set is kept
 #   sigterm   SIGTERM: BLOCK Updates reach the relay, the created TUN device is removed
 #   restart   a second driad-ingest rebuilds every tunnel from the joinfile
+#   unpriv    as user nobody without capabilities, on a persistent device that is up
 #   refused   relay A refuses (L flag): the source moves to relay B
 #   silent    relay A never answers Requests: the source moves to relay B
 #   notraffic relay A stops delivering while joined (--no-traffic): the source moves
@@ -194,8 +195,8 @@ INGEST_N=0
 start_ingest() { # start_ingest [ARGS...]: driad-ingest in the gateway namespace
     INGEST_N=$((INGEST_N + 1))
     LOG=$W/ingest$INGEST_N.log
-    ip netns exec "$GW" "$DRIAD_INGEST" -j "$W/joins" --tun $TUN --resolver 127.0.0.1 \
-        --retry 0.2 --linger 1 --hold-down 30 --dns-timeout 2 --status "$W/status.json" \
+    ip netns exec "$GW" ${INGEST_AS:-} "$DRIAD_INGEST" -j "$W/joins" --tun $TUN --resolver 127.0.0.1 \
+        --retry 0.2 --linger 1 --hold-down 30 --dns-timeout 2 --status "${STATUS:-$W/status.json}" \
         --status-interval 0.5 "$@" >"$W/ingest$INGEST_N.out" 2>"$LOG" &
     INGEST=$!
     PIDS="$PIDS $INGEST"
@@ -385,6 +386,51 @@ restart)
     stop_ingest
     [ -s "$FIRST" ] || fail "first run log empty"
     echo "ok: restart rebuilt every tunnel from the joinfile"
+    ;;
+unpriv)
+    # Least privilege: a persistent device owned by an unprivileged user and already up;
+    # driad-ingest runs as that user with no capability at all.
+    command -v setpriv >/dev/null 2>&1 || skip "setpriv not installed"
+    ip -n "$GW" tuntap add dev $TUN mode tun user nobody || fail "tuntap add"
+    ip -n "$GW" link set $TUN up
+    chmod 755 "$W"
+    mkdir "$W/st" && chown nobody "$W/st"
+    joins "10.12.2.1,232.1.1.1" "fd00:12:2::1,ff3e::8000:1"
+    chmod 644 "$W/joins"
+    sender 10.12.2.1 232.1.1.1
+    sender fd00:12:2::1 ff3e::8000:1
+    # The wrapper drops to nobody without capabilities and execs driad-ingest, so $! is
+    # driad-ingest itself.
+    {
+        echo '#!/bin/sh'
+        if [ "$(stat -c %a /dev/net/tun)" != 666 ]; then
+            # This machine keeps /dev/net/tun root-only (Debian's default is 0666): the
+            # process gets a 0666 node of the same device in a private mount namespace,
+            # so nothing outside the test changes.
+            command -v unshare >/dev/null 2>&1 || skip "unshare not installed"
+            mknod -m 666 "$W/tun" c 10 200 || skip "cannot make a device node in $W"
+            echo "mount --bind $W/tun /dev/net/tun || exit 1"
+        fi
+        echo 'exec setpriv --reuid=nobody --regid=nogroup --clear-groups --inh-caps=-all --bounding-set=-all --no-new-privs "$@"'
+    } >"$W/as-nobody.sh"
+    if [ -e "$W/tun" ]; then
+        INGEST_AS="unshare -m sh $W/as-nobody.sh"
+    else
+        INGEST_AS="sh $W/as-nobody.sh"
+    fi
+    STATUS=$W/st/status.json
+    start_ingest
+    grep -q "tun $TUN: attached and up" "$LOG" || fail "persistent device not attached"
+    [ "$(ps -o user= -p "$INGEST")" = nobody ] || fail "driad-ingest not running as nobody"
+    grep -q '^CapEff:[[:space:]]*0*$' /proc/$INGEST/status || fail "driad-ingest has capabilities"
+    wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "IPv4 tunnel not joined"
+    receive 10.12.2.1 232.1.1.1 20
+    receive fd00:12:2::1 ff3e::8000:1 20
+    kill -USR1 "$INGEST"
+    wait_log "$STATUS" '"tunnels_joined":2' 50 || fail "no status file from the unprivileged process"
+    stop_ingest
+    ip -n "$GW" link show $TUN >/dev/null 2>&1 || fail "persistent $TUN removed"
+    echo "ok: without privileges on a persistent device: data delivered, device left in place"
     ;;
 refused|silent)
     # Relay A answers with the L flag (refused) or never answers Requests (silent): the
