@@ -419,12 +419,11 @@ static void tunnel_close(struct app *app, uint64_t now)
     app->fail_reason = NULL;
 }
 
-static int to_driad_ip(const amt_addr *a, struct driad_ip *out)
+static void to_driad_ip(const amt_addr *a, struct driad_ip *out)
 {
     memset(out, 0, sizeof *out);
     out->family = a->family == AMT_IPV4 ? AF_INET : AF_INET6;
     memcpy(out->addr, a->bytes, a->family == AMT_IPV4 ? 4 : 16);
-    return 0;
 }
 
 static void to_amt_addr(const struct driad_ip *ip, amt_addr *out)
