@@ -8,9 +8,10 @@
 
 #include "pimparse-internal.h"
 
-/* Replay reads frames in batches (see "batched input" in pimparse-state.c): each frame
- * is copied out of libpcap's buffer (valid only until the next read) and decoded at once,
- * which prefetches its hash slots; the batch is then processed in capture order. */
+/* Once the state's tables outgrow the caches, replay reads frames in batches (see
+ * "batched input" in pimparse-state.c): each frame is copied out of libpcap's buffer
+ * (valid only until the next read) and decoded at once, which prefetches its hash slots;
+ * the batch is then processed in capture order. */
 #define BATCH_FRAMES 16
 #define BATCH_BYTES 65536
 /* Entries are prefetched this many frames before they are processed. */
@@ -215,6 +216,13 @@ long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
         uint64_t ts = (uint64_t)h->ts.tv_sec * PIMPARSE_NS_PER_S + (uint64_t)h->ts.tv_usec;
         size_t len = h->caplen;
         n++;
+        if (b->n == 0 && !pp_state_prefetch_pays(c->st)) {
+            /* Small tables: straight from libpcap's buffer, as nothing is worth fetching
+             * ahead.  Only between batches, so frames stay in order. */
+            c->last_time = ts;
+            pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
+            continue;
+        }
         if (len > BATCH_BYTES - b->used)
             batch_run(c, b);
         if (len > BATCH_BYTES) {

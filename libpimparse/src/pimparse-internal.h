@@ -80,6 +80,8 @@ PIMPARSE_HIDDEN int pp_state_decode_ahead(pimparse_state *st, int linktype,
 /* Prefetches the entries those slots point to (call a few frames before processing). */
 PIMPARSE_HIDDEN void pp_state_prefetch_entries(const pimparse_state *st,
                                                const struct pp_ahead *ah);
+/* Whether the tables have grown past the caches, so that decoding ahead pays. */
+PIMPARSE_HIDDEN int pp_state_prefetch_pays(const pimparse_state *st);
 /* pimparse_state_process_frame() for a frame decoded by pp_state_decode_ahead(). */
 PIMPARSE_HIDDEN int pp_state_process_decoded(pimparse_state *st, int decode_rc,
                                              const pimparse_packet *pkt, size_t len,

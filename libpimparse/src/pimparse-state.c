@@ -1028,6 +1028,14 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     }
 }
 
+int pp_state_prefetch_pays(const pimparse_state *st)
+{
+    /* 2^16 slots (512 KiB) go with about as many bytes of entries: below that the tables
+     * stay in the caches and look-ahead would only add work.  The table never shrinks,
+     * so once this holds it holds for the rest of the replay. */
+    return st->nslots >= (UINT32_C(1) << 16);
+}
+
 int pp_state_process_decoded(pimparse_state *st, int decode_rc, const pimparse_packet *pkt,
                              size_t len, uint64_t now)
 {

@@ -216,7 +216,9 @@ static char *write_mixed_capture(size_t nframes, size_t *nrecords)
     return path;
 }
 
-static pimparse_state *new_logged_state(struct evlog *l)
+/* preload: 40,000 entries that outlive the capture, so that the tables are large enough
+ * for replay to read in batches and decode ahead (small tables are fed frame by frame). */
+static pimparse_state *new_logged_state(struct evlog *l, int preload)
 {
     pimparse_settings s;
     pimparse_settings_default(&s);
@@ -226,6 +228,14 @@ static pimparse_state *new_logged_state(struct evlog *l)
     s.user = l;
     pimparse_state *st;
     assert_int_equal(pimparse_state_new(&s, &st), 0);
+    for (int i = 0; preload && i < 40000; i++) {
+        pimparse_addr src, grp;
+        assert_int_equal(pimparse_addr_parse("23.0.0.1", &src), 0);
+        assert_int_equal(pimparse_addr_parse("232.9.9.9", &grp), 0);
+        src.bytes[1] = (uint8_t)(i >> 8);
+        src.bytes[2] = (uint8_t)i;
+        assert_int_equal(pimparse_state_add_provisional(st, &src, &grp, TS(1000000)), 1);
+    }
     return st;
 }
 
@@ -246,62 +256,63 @@ static void test_batched_replay_matches_frame_by_frame(void **state)
     (void)state;
     size_t nrec;
     const char *path = write_mixed_capture(5000, &nrec);
-
-    /* Reference: every record through pimparse_state_process_frame in turn. */
-    struct evlog ref = {0};
-    pimparse_state *st_ref = new_logged_state(&ref);
-    char perr[PCAP_ERRBUF_SIZE];
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
-    assert_non_null(p);
-    struct pcap_pkthdr *h;
-    const u_char *d;
-    size_t nread = 0;
-    while (pcap_next_ex(p, &h, &d) == 1) {
-        uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
-        pimparse_state_process_frame(st_ref, 1, d, h->caplen, ts);
-        nread++;
-    }
-    pcap_close(p);
-    assert_int_equal(nread, nrec);
-    pimparse_stats want;
-    pimparse_state_get_stats(st_ref, &want);
-    assert_true(want.sg_prunes > 0 && want.malformed + want.not_pim + want.truncated > 0);
-    /* The capture exercises every (S,G) event. */
-    int seen[16] = {0};
-    for (size_t i = 0; i < ref.n; i++)
-        seen[ref.ev[i].type & 15]++;
-    assert_true(seen[PIMPARSE_EVENT_JOIN] && seen[PIMPARSE_EVENT_EXPIRE] &&
-                seen[PIMPARSE_EVENT_PRUNE] && seen[PIMPARSE_EVENT_PRUNE_PENDING] &&
-                seen[PIMPARSE_EVENT_PRUNE_OVERRIDE] && seen[PIMPARSE_EVENT_NEIGHBOR_UP]);
-
-    /* Replayed whole, and in chunks that split the batches at odd places. */
-    const unsigned long chunks[] = {0, 1, 7, 33};
-    for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
-        struct evlog got = {0};
-        pimparse_state *st = new_logged_state(&got);
-        pimparse_capture *c;
-        char err[256];
-        assert_int_equal(pimparse_capture_open_file(path, st, &c, err, sizeof err), 0);
-        long total = 0, r;
-        while ((r = pimparse_capture_replay(c, chunks[k])) > 0) {
-            total += r;
-            if (chunks[k])
-                assert_true((unsigned long)r <= chunks[k]);
+    for (int preload = 0; preload <= 1; preload++) {
+        /* Reference: every record through pimparse_state_process_frame in turn. */
+        struct evlog ref = {0};
+        pimparse_state *st_ref = new_logged_state(&ref, preload);
+        char perr[PCAP_ERRBUF_SIZE];
+        pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, perr);
+        assert_non_null(p);
+        struct pcap_pkthdr *h;
+        const u_char *d;
+        size_t nread = 0;
+        while (pcap_next_ex(p, &h, &d) == 1) {
+            uint64_t ts = (uint64_t)h->ts.tv_sec * 1000000000u + (uint64_t)h->ts.tv_usec;
+            pimparse_state_process_frame(st_ref, 1, d, h->caplen, ts);
+            nread++;
         }
-        assert_int_equal(r, 0);
-        assert_int_equal(total, (long)nrec);
-        assert_same_events(&ref, &got);
-        pimparse_stats s;
-        pimparse_state_get_stats(st, &s);
-        assert_memory_equal(&s, &want, sizeof s);
-        assert_int_equal(pimparse_state_count(st), pimparse_state_count(st_ref));
-        assert_int_equal(pimparse_state_get_expiry(st), pimparse_state_get_expiry(st_ref));
-        pimparse_capture_close(c);
-        pimparse_state_free(st);
-        free(got.ev);
+        pcap_close(p);
+        assert_int_equal(nread, nrec);
+        pimparse_stats want;
+        pimparse_state_get_stats(st_ref, &want);
+        assert_true(want.sg_prunes > 0 && want.malformed + want.not_pim + want.truncated > 0);
+        /* The capture exercises every (S,G) event. */
+        int seen[16] = {0};
+        for (size_t i = 0; i < ref.n; i++)
+            seen[ref.ev[i].type & 15]++;
+        assert_true(seen[PIMPARSE_EVENT_JOIN] && seen[PIMPARSE_EVENT_EXPIRE] &&
+                    seen[PIMPARSE_EVENT_PRUNE] && seen[PIMPARSE_EVENT_PRUNE_PENDING] &&
+                    seen[PIMPARSE_EVENT_PRUNE_OVERRIDE] && seen[PIMPARSE_EVENT_NEIGHBOR_UP]);
+
+        /* Replayed whole, and in chunks that split the batches at odd places. */
+        const unsigned long chunks[] = {0, 1, 7, 33};
+        for (size_t k = 0; k < sizeof chunks / sizeof chunks[0]; k++) {
+            struct evlog got = {0};
+            pimparse_state *st = new_logged_state(&got, preload);
+            pimparse_capture *c;
+            char err[256];
+            assert_int_equal(pimparse_capture_open_file(path, st, &c, err, sizeof err), 0);
+            long total = 0, r;
+            while ((r = pimparse_capture_replay(c, chunks[k])) > 0) {
+                total += r;
+                if (chunks[k])
+                    assert_true((unsigned long)r <= chunks[k]);
+            }
+            assert_int_equal(r, 0);
+            assert_int_equal(total, (long)nrec);
+            assert_same_events(&ref, &got);
+            pimparse_stats s;
+            pimparse_state_get_stats(st, &s);
+            assert_memory_equal(&s, &want, sizeof s);
+            assert_int_equal(pimparse_state_count(st), pimparse_state_count(st_ref));
+            assert_int_equal(pimparse_state_get_expiry(st), pimparse_state_get_expiry(st_ref));
+            pimparse_capture_close(c);
+            pimparse_state_free(st);
+            free(got.ev);
+        }
+        pimparse_state_free(st_ref);
+        free(ref.ev);
     }
-    pimparse_state_free(st_ref);
-    free(ref.ev);
     unlink(path);
 }
 
@@ -318,18 +329,20 @@ static void test_replay_truncated_file(void **state)
     long size = ftell(f);
     fclose(f);
     assert_int_equal(truncate(path, size - 3), 0);
-    struct evlog l = {0};
-    pimparse_state *st = new_logged_state(&l);
-    pimparse_capture *c;
-    char err[256];
-    assert_int_equal(pimparse_capture_open_file(path, st, &c, err, sizeof err), 0);
-    assert_int_equal(pimparse_capture_replay(c, 0), PIMPARSE_ERR_PCAP);
-    pimparse_stats s;
-    pimparse_state_get_stats(st, &s);
-    assert_int_equal(s.frames, nrec - 1);
-    pimparse_capture_close(c);
-    pimparse_state_free(st);
-    free(l.ev);
+    for (int preload = 0; preload <= 1; preload++) {
+        struct evlog l = {0};
+        pimparse_state *st = new_logged_state(&l, preload);
+        pimparse_capture *c;
+        char err[256];
+        assert_int_equal(pimparse_capture_open_file(path, st, &c, err, sizeof err), 0);
+        assert_int_equal(pimparse_capture_replay(c, 0), PIMPARSE_ERR_PCAP);
+        pimparse_stats s;
+        pimparse_state_get_stats(st, &s);
+        assert_int_equal(s.frames, nrec - 1);
+        pimparse_capture_close(c);
+        pimparse_state_free(st);
+        free(l.ev);
+    }
     unlink(path);
 }
 
