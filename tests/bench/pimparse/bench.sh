@@ -54,6 +54,8 @@ for c in jp distinct; do
     echo "tcpdump not installed: no peer figure"
   fi
   if [ $c = distinct ]; then
+    # Peak RSS above the bare loop's (which holds the same libpcap buffers), per (S,G).
+    echo "memory per (S,G)            $(awk -v a="$pw_rss" -v b="$bare_rss" -v n="$N" 'BEGIN { printf "%.0f", (a - b) * 1048576 / n }') bytes  ((pimwatch - loop peak RSS) / $N)"
     timed pwj "$PIMWATCH" -q -r "$f" -j "$W/out.joinfile"
     echo "pimwatch -q -r FILE -j OUT  cpu ${pwj_cpu} s  wall ${pwj_wall} s   ($(wc -l < "$W/out.joinfile") joinfile lines)"
   fi
