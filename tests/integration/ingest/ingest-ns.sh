@@ -186,8 +186,8 @@ start_relay() { # start_relay NAME ADDR4 ADDR6 [RELAY ARGS...]
     wait_log "$W/relay-$n.log" listening 50 || fail "relay $n did not start"
 }
 
-sender() { # sender SOURCE GROUP: 20 s of data, one datagram every 5 ms
-    ip netns exec "$SRC" "$MC_SEND" -s "$1" -g "$2" -c 4000 -i 5000 -z 200 >/dev/null 2>"$W/send-$1.log" &
+sender() { # sender SOURCE GROUP: 60 s of data (longer than any case), one datagram every 5 ms
+    ip netns exec "$SRC" "$MC_SEND" -s "$1" -g "$2" -c 12000 -i 5000 -z 200 >/dev/null 2>"$W/send-$1.log" &
     PIDS="$PIDS $!"
 }
 
