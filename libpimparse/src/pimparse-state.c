@@ -80,8 +80,12 @@ struct pimparse_state {
     uint32_t sg_cap, sg_used, free_head, count;
     struct slot *slots;
     uint32_t nslots; /* power of two, at least twice the count (linear probing) */
+    /* heap[0, heap_len) is the binary heap; heap[heap_len, heap_len + tail_len) holds
+     * newly scheduled items not yet sifted in (see schedule), tail_min their least key
+     * (a lower bound once items leave the tail). */
     struct heap_item *heap;
-    uint32_t heap_len, heap_cap;
+    uint32_t heap_len, tail_len, heap_cap;
+    uint64_t tail_min;
     struct key6 *key6;
     uint32_t key6_cap, key6_used, key6_free;
     struct nbr *nbrs;
@@ -143,6 +147,7 @@ int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
     st->set = s;
     st->free_head = NIL;
     st->key6_free = NIL;
+    st->tail_min = PIMPARSE_NEVER;
     st->nslots = 64;
     st->slots = pp_malloc_table(st->nslots * sizeof *st->slots);
     if (!st->slots) {
@@ -430,23 +435,57 @@ static void sift_down(pimparse_state *st, uint32_t pos)
     heap_set(st, pos, it);
 }
 
+/* Removes the item at pos, in the heap or in the tail. */
 static void heap_remove(pimparse_state *st, uint32_t pos)
 {
     uint32_t idx = st->heap[pos].idx;
     sg_at(st, idx)->heap_pos = NIL;
-    st->heap_len--;
-    if (pos == st->heap_len)
+    if (pos >= st->heap_len) {
+        /* In the (unordered) tail: its last item fills the hole. */
+        uint32_t last = st->heap_len + --st->tail_len;
+        if (pos != last)
+            heap_set(st, pos, st->heap[last]);
+        if (!st->tail_len)
+            st->tail_min = PIMPARSE_NEVER;
         return;
-    uint64_t old = hkey(&st->heap[pos]);
-    heap_set(st, pos, st->heap[st->heap_len]);
-    if (hkey(&st->heap[pos]) < old)
+    }
+    st->heap_len--;
+    if (pos != st->heap_len) {
+        uint64_t old = hkey(&st->heap[pos]);
+        heap_set(st, pos, st->heap[st->heap_len]);
+        if (hkey(&st->heap[pos]) < old)
+            sift_up(st, pos);
+        else
+            sift_down(st, pos);
+    }
+    /* The heap gave up its last slot, just before the tail: the tail's last item moves
+     * into it, so that the tail stays contiguous. */
+    if (st->tail_len)
+        heap_set(st, st->heap_len, st->heap[st->heap_len + st->tail_len]);
+}
+
+/* Sifts the tail into the heap. */
+static void merge_tail(pimparse_state *st)
+{
+    while (st->tail_len) {
+        st->tail_len--;
+        uint32_t pos = st->heap_len++;
         sift_up(st, pos);
-    else
-        sift_down(st, pos);
+    }
+    st->tail_min = PIMPARSE_NEVER;
+}
+
+/* Whether a timer may be due at now (keys never exceed the true deadlines). */
+static int timers_due(const pimparse_state *st, uint64_t now)
+{
+    return (st->heap_len && hkey(&st->heap[0]) <= now) || (st->tail_len && st->tail_min <= now);
 }
 
 /* Puts or moves an entry in the heap after its timers changed.  Later deadlines are
- * left lazy (see the file comment). */
+ * left lazy (see the file comment).  A new entry is appended to the tail, not sifted in:
+ * nothing needs the order until a timer may be due or the next deadline is asked for,
+ * and a replay that only adds entries never pays for sifting (each sift-up reads a
+ * parent far from the appended end). */
 static int schedule(pimparse_state *st, uint32_t idx)
 {
     struct sg *e = sg_at(st, idx);
@@ -454,13 +493,16 @@ static int schedule(pimparse_state *st, uint32_t idx)
     if (e->heap_pos != NIL) {
         if (d < hkey(&st->heap[e->heap_pos])) {
             hkey_set(&st->heap[e->heap_pos], d);
-            sift_up(st, e->heap_pos);
+            if (e->heap_pos < st->heap_len)
+                sift_up(st, e->heap_pos);
+            else if (d < st->tail_min)
+                st->tail_min = d;
         }
         return 0;
     }
     if (d == PIMPARSE_NEVER)
         return 0;
-    if (st->heap_len == st->heap_cap) {
+    if (st->heap_len + st->tail_len == st->heap_cap) {
         uint32_t nc = st->heap_cap ? st->heap_cap * 2 : 64;
         struct heap_item *h = pp_realloc_table(st->heap, (size_t)st->heap_cap * sizeof *h,
                                                 (size_t)nc * sizeof *h);
@@ -469,10 +511,11 @@ static int schedule(pimparse_state *st, uint32_t idx)
         st->heap = h;
         st->heap_cap = nc;
     }
-    uint32_t pos = st->heap_len++;
+    uint32_t pos = st->heap_len + st->tail_len++;
     st->heap[pos] = (struct heap_item){(uint32_t)(d >> 32), (uint32_t)d, idx};
     e->heap_pos = pos;
-    sift_up(st, pos);
+    if (d < st->tail_min)
+        st->tail_min = d;
     return 0;
 }
 
@@ -1085,6 +1128,7 @@ uint64_t pimparse_state_get_expiry(pimparse_state *st)
 {
     if (!st)
         return PIMPARSE_NEVER;
+    merge_tail(st);
     fix_top(st);
     uint64_t t = st->heap_len ? hkey(&st->heap[0]) : PIMPARSE_NEVER;
     for (size_t i = 0; i < st->n_nbrs; i++)
@@ -1098,10 +1142,12 @@ void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
     if (!st)
         return;
     for (;;) {
-        /* Keys never exceed the true deadlines, so a top key after now means nothing is
-         * due: the common case costs one comparison, stale keys are fixed only here. */
-        if (!st->heap_len || hkey(&st->heap[0]) > now)
+        /* Keys never exceed the true deadlines, so a top key (and tail minimum) after now
+         * means nothing is due: the common case costs two comparisons, stale keys are
+         * fixed and the tail merged only here. */
+        if (!timers_due(st, now))
             break;
+        merge_tail(st);
         fix_top(st);
         if (!st->heap_len || hkey(&st->heap[0]) > now)
             break;

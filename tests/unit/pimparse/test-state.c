@@ -809,10 +809,13 @@ struct model {
 static void test_randomized_against_model(void **state)
 {
     (void)state;
-    /* Seeds 21-40 run the same over IPv6 keys (held in the IPv6 key pool). */
-    for (unsigned seed = 1; seed <= 40; seed++) {
+    /* Seeds 21-40 run the same over IPv6 keys (held in the IPv6 key pool).  Seeds 41-60
+     * ask for the next deadline only every 37th step: in between, new entries gather in
+     * the heap's unsorted tail, and prunes, Prune-Pending and expiry reach them there. */
+    for (unsigned seed = 1; seed <= 60; seed++) {
         srand(seed);
-        int v6 = seed > 20;
+        int v6 = (seed > 20 && seed <= 40) || seed > 50;
+        int every = seed > 40 ? 37 : 1;
         struct rec r;
         pimparse_state *st = new_state(&r, 0, v6 ? "fe80::2" : "10.2.0.2");
         int two_nbrs = seed % 2;
@@ -883,7 +886,8 @@ static void test_randomized_against_model(void **state)
                 assert_int_equal(pp, m[j].pp != PIMPARSE_NEVER);
             }
             assert_int_equal(pimparse_state_count(st), count);
-            assert_int_equal(pimparse_state_get_expiry(st), next);
+            if (step % every == 0)
+                assert_int_equal(pimparse_state_get_expiry(st), next);
         }
         pimparse_state_free(st);
     }
