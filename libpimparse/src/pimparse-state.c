@@ -3,13 +3,14 @@
  *
  * (S,G) entries live in segments addressed by a 32-bit index that never changes (see
  * sg_at), so growing the table neither copies entries nor invalidates the indexes held
- * by the hash slots and the heap.  An open-addressing hash
- * table over every address bit finds them (slots hold the 32-bit hash next to the index,
- * so a probe touches an entry only when the hashes match: a miss on a million-entry
- * table costs one cache line), and a binary min-heap of deadlines
- * orders their timers.  Heap keys are lazy: a Join only ever moves an entry's deadline
- * later, so a refresh leaves the heap alone and the stale key is corrected when it
- * reaches the top; only a Prune-Pending (an earlier deadline) touches the heap. */
+ * by the hash slots and the heap.  An open-addressing hash table over every address bit
+ * finds them (slots hold the 32-bit hash next to the index, so a probe touches an entry
+ * only when the hashes match: a miss on a million-entry table costs one cache line), and
+ * a binary min-heap of deadlines orders their timers (new timers wait in an unsorted tail
+ * until the order is needed, see schedule).  Heap keys are lazy: a Join only ever moves
+ * an entry's deadline later, so a refresh leaves the heap alone and the stale key is
+ * corrected when it reaches the top; only a Prune-Pending (an earlier deadline) touches
+ * the heap. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
