@@ -6,17 +6,13 @@
  * anycast Relay Discovery Address.  Built without libdriad (AMT_JOIN_DRIAD undefined:
  * a -Dareas build without the driad area) it needs --relay or --anycast. */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <linux/if_tun.h>
-#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -109,7 +105,7 @@ struct app {
     struct sockaddr_storage udp_dst;
     socklen_t udp_dst_len;
     FILE *pcap;
-    int tun_fd;
+    mc_tun tun;
     uint64_t out_errors;
     bool stopping;
     int exit_status;
@@ -203,7 +199,7 @@ static void on_data(void *user, const amt_data *d)
         app->out_errors++;
     if (app->pcap)
         pcap_record(app->pcap, d->ip, d->ip_len);
-    if (app->tun_fd >= 0 && write(app->tun_fd, d->ip, d->ip_len) < 0)
+    if (app->tun.fd >= 0 && mc_tun_write(&app->tun, d->ip, d->ip_len) < 0)
         app->out_errors++;
     if (app->count && app->delivered >= app->count)
         finish(app, app->now);
@@ -667,24 +663,6 @@ static int open_udp_output(struct app *app, const char *spec)
     return fd;
 }
 
-static int open_tun(const char *name)
-{
-    int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    struct ifreq ifr;
-    memset(&ifr, 0, sizeof ifr);
-    /* IFF_NO_PI: what we write is a bare IP datagram; the kernel reads the version. */
-    ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
-    snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "%s", name);
-    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
-        int e = errno;
-        close(fd);
-        return -e;
-    }
-    return fd;
-}
-
 int main(int argc, char **argv)
 {
     enum { O_ANYCAST = MC_OPT_LONG_BASE, O_NODISC, O_RPORT, O_UDP, O_PCAP, O_TUN, O_RETRY,
@@ -732,7 +710,7 @@ int main(int argc, char **argv)
     uint64_t v, relay_port = AMT_PORT, retry = 0, rcvbuf = 4 << 20, no_traffic = 0;
     uint64_t lookup_timeout = MC_NS_PER_S * 5, holddown = MC_NS_PER_S * 600;
     app->port_filter = -1;
-    app->udp_fd = app->tun_fd = -1;
+    app->udp_fd = app->tun.fd = -1;
     app->io_handle = -1;
     mc_log_init("amt-join");
     int c;
@@ -910,9 +888,10 @@ int main(int argc, char **argv)
         pcap_header(app->pcap);
     }
     if (tun) {
-        app->tun_fd = open_tun(tun);
-        if (app->tun_fd < 0) {
-            mc_err("--tun %s: %s", tun, strerror(-app->tun_fd));
+        const char *why = "";
+        int r = mc_tun_open(&app->tun, tun, &why);
+        if (r < 0) {
+            mc_err("--tun %s: %s: %s", tun, why, strerror(-r));
             goto out;
         }
     }
@@ -1014,8 +993,7 @@ out:
         fclose(app->pcap);
     if (app->udp_fd >= 0)
         close(app->udp_fd);
-    if (app->tun_fd >= 0)
-        close(app->tun_fd);
+    mc_tun_close(&app->tun);
     mc_loop_free(app->loop);
     amt_io_free(app->io);
 #ifdef AMT_JOIN_DRIAD

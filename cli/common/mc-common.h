@@ -10,5 +10,6 @@
 #include "mc-out.h"
 #include "mc-loop.h"
 #include "mc-time.h"
+#include "mc-tun.h"
 
 #endif

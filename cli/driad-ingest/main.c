@@ -4,7 +4,7 @@
  *
  * main.c is the glue: options, the joinfile watch (libjoinfile), the resolver
  * (libdriad), the plan (ing-plan.c: which relay each source uses), the tunnel table
- * (ing-tunnels.c: libamt), the TUN device (ing-tun.c) and the status file
+ * (ing-tunnels.c: libamt), the TUN device (mc-tun.c) and the status file
  * (ing-status.c). */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -21,7 +21,7 @@
 #include "driad/driad.h"
 #include "ing-plan.h"
 #include "ing-status.h"
-#include "ing-tun.h"
+#include "mc-tun.h"
 #include "ing-tunnels.h"
 #include "joinfile/joinfile.h"
 #include "mc-common.h"
@@ -67,7 +67,7 @@ struct app {
     int family;            /* enum driad_family */
     ing_plan *plan;
     ing_tunnels *tunnels;
-    ing_tun tun;
+    mc_tun tun;
     uint64_t tun_packets, tun_errors;
     int tun_last_errno;
     const char *status_path;
@@ -187,7 +187,7 @@ static void tunnel_failed(void *user, uint64_t now, const amt_addr *relay, const
 static void tunnel_data(void *user, const amt_data *d)
 {
     struct app *app = user;
-    int r = ing_tun_write(&app->tun, d->ip, d->ip_len);
+    int r = mc_tun_write(&app->tun, d->ip, d->ip_len);
     if (r == 0) {
         app->tun_packets++;
         return;
@@ -526,7 +526,7 @@ int main(int argc, char **argv)
     int status = MC_EXIT_RUNTIME;
     joinfile_options *jo = NULL;
     const char *why = NULL;
-    int r = ing_tun_open(&app->tun, tun, &why);
+    int r = mc_tun_open(&app->tun, tun, &why);
     if (r < 0) {
         mc_err("tun %s: %s: %s", tun, why, strerror(-r));
         return MC_EXIT_RUNTIME;
@@ -594,7 +594,7 @@ int main(int argc, char **argv)
         mc_info("tun %s: removed", app->tun.name);
 out:
     /* Closing a TUN device this process created removes it. */
-    ing_tun_close(&app->tun);
+    mc_tun_close(&app->tun);
     joinfile_watch_free(app->watch);
     joinfile_options_free(jo);
     joinfile_set_free(app->applied);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
 
 #include "mc-common.h"
@@ -264,13 +265,25 @@ static void test_format_time(void **state)
                         "2026-11-21T16:04:35.186Z");
 }
 
+static void test_tun_bad_name(void **state)
+{
+    (void)state;
+    mc_tun t;
+    const char *why = NULL;
+    assert_int_equal(mc_tun_open(&t, "a-name-longer-than-ifnamsiz", &why), -EINVAL);
+    assert_non_null(why);
+    assert_int_equal(mc_tun_open(&t, "", &why), -EINVAL);
+    assert_int_equal(t.fd, -1);
+    mc_tun_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_out_text_and_json), cmocka_unit_test(test_out_json_lines),
         cmocka_unit_test(test_log_line),          cmocka_unit_test(test_parse_numbers),
         cmocka_unit_test(test_opts_common),       cmocka_unit_test(test_loop),
-        cmocka_unit_test(test_format_time),
+        cmocka_unit_test(test_format_time),       cmocka_unit_test(test_tun_bad_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,7 +21,6 @@
 
 #include "ing-plan.h"
 #include "ing-status.h"
-#include "ing-tun.h"
 #include "ing-tunnels.h"
 #include "mc-log.h"
 #include "mc-loop.h"
@@ -261,18 +260,6 @@ static void test_status_file(void **state)
     close(fd);
 }
 
-static void test_tun_bad_name(void **state)
-{
-    (void)state;
-    ing_tun t;
-    const char *why = NULL;
-    assert_int_equal(ing_tun_open(&t, "a-name-longer-than-ifnamsiz", &why), -EINVAL);
-    assert_non_null(why);
-    assert_int_equal(ing_tun_open(&t, "", &why), -EINVAL);
-    assert_int_equal(t.fd, -1);
-    ing_tun_close(&t);
-}
-
 int main(void)
 {
     mc_log_init("test-ingest-tunnels");
@@ -281,7 +268,6 @@ int main(void)
         cmocka_unit_test(test_shared_tunnel_linger),
         cmocka_unit_test(test_failure_reported),
         cmocka_unit_test(test_status_file),
-        cmocka_unit_test(test_tun_bad_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

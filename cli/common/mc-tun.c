@@ -1,5 +1,5 @@
-/* ing-tun.c — open, create and bring up the TUN device (see ing-tun.h). */
-#include "ing-tun.h"
+/* mc-tun.c — open, create and bring up the TUN device (see mc-tun.h). */
+#include "mc-tun.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,7 +32,7 @@ static int set_up(const char *name)
     return r;
 }
 
-int ing_tun_open(ing_tun *t, const char *name, const char **why)
+int mc_tun_open(mc_tun *t, const char *name, const char **why)
 {
     memset(t, 0, sizeof *t);
     t->fd = -1;
@@ -69,12 +69,12 @@ int ing_tun_open(ing_tun *t, const char *name, const char **why)
     return 0;
 }
 
-int ing_tun_write(const ing_tun *t, const void *ip, size_t len)
+int mc_tun_write(const mc_tun *t, const void *ip, size_t len)
 {
     return write(t->fd, ip, len) == (ssize_t)len ? 0 : -errno;
 }
 
-void ing_tun_close(ing_tun *t)
+void mc_tun_close(mc_tun *t)
 {
     if (t->fd >= 0)
         close(t->fd);
