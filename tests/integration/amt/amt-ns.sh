@@ -15,54 +15,26 @@
 set -u
 CASE=${1:?case}
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL (CI): $*"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
+. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/amt-world.sh"
 # Not root: skipped everywhere (CI runs as root); a missing tool fails in CI.
-[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
-for t in ip tcpdump tshark od cmp; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
+require_root_tools ip tcpdump tshark od cmp
 [ -c /dev/net/tun ] || [ "$CASE" != tun ] || skip "no /dev/net/tun"
 
-P=mci-amt-$$
-SRC=$P-src RLY=$P-rly GW=$P-gw
+amt_world_init mci-amt-$$
 W=$(mktemp -d)
 PIDS=""
 FAILED=0
 
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for n in $SRC $RLY $GW; do
-        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$n" 2>/dev/null
-    done
-    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+    amt_world_delete
+    keep_or_remove_workdir
 }
 trap cleanup EXIT INT TERM
 
-fail() {
-    echo "FAIL: $*"
-    FAILED=1
-    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
-    exit 1
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-
 setup() {
-    for n in $SRC $RLY $GW; do
-        ip netns add "$n" || fail "netns add $n"
-        ip -n "$n" link set lo up
-        in_ns "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-    done
-    ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
-    ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
+    amt_world_create
     ip -n "$SRC" addr add 10.2.2.1/24 dev src0
     ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
     ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
@@ -73,20 +45,14 @@ setup() {
     ip -n "$RLY" addr add fd00:99::1/128 dev lo
     ip -n "$GW" addr add 10.3.3.2/24 dev gw0
     ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
-    for l in "$SRC src0" "$RLY rly-src" "$RLY rly-gw" "$GW gw0"; do
-        set -- $l
-        ip -n "$1" link set "$2" up
-        in_ns "$1" sysctl -qw "net.ipv4.conf.$2.rp_filter=0"
-    done
+    amt_world_up
     ip -n "$GW" route add default via 10.3.3.1
     ip -n "$GW" -6 route add default via fd00:3::1
     ip -n "$SRC" route add 224.0.0.0/4 dev src0
     ip -n "$SRC" -6 route add ff3e::/16 dev src0 table local 2>/dev/null || true
     # Final checksums on every link (no transmit offload): in the captures, and in the
     # sender's datagrams the relay picks up with its packet socket and forwards as is.
-    in_ns "$SRC" "$TXCSUM_OFF" src0 || fail "txcsum-off"
-    in_ns "$RLY" "$TXCSUM_OFF" rly-gw rly-src || fail "txcsum-off"
-    in_ns "$GW" "$TXCSUM_OFF" gw0 || fail "txcsum-off"
+    amt_world_txcsum_off
 }
 
 start_capture() {
@@ -94,17 +60,13 @@ start_capture() {
     PIDS="$PIDS $!"
     CAP=$!
     # Bounded wait for tcpdump to be listening.
-    i=0
-    while [ $i -lt 50 ] && ! grep -q "listening on" "$W/tcpdump.log" 2>/dev/null; do
-        sleep 0.1; i=$((i + 1))
-    done
+    wait_log "$W/tcpdump.log" "listening on" 50
 }
 
 stop_capture() {
     sleep 0.3
     kill -TERM "$CAP" 2>/dev/null
-    i=0
-    while [ $i -lt 50 ] && kill -0 "$CAP" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$CAP"
 }
 
 start_relay() {
@@ -112,27 +74,12 @@ start_relay() {
         --data-if rly-src "$@" >"$W/relay.out" 2>"$W/relay.log" &
     RELAY=$!
     PIDS="$PIDS $RELAY"
-    i=0
-    while [ $i -lt 50 ] && ! grep -q "listening" "$W/relay.log" 2>/dev/null; do
-        sleep 0.1; i=$((i + 1))
-    done
+    wait_log "$W/relay.log" "listening" 50
 }
 
 stop_relay() {
     kill -TERM "$RELAY" 2>/dev/null
-    i=0
-    while [ $i -lt 50 ] && kill -0 "$RELAY" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-}
-
-# wait_log FILE PATTERN [TENTHS]: bounded wait for a line in a log.
-wait_log() {
-    i=0
-    n=${3:-100}
-    while [ $i -lt "$n" ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
+    wait_exit "$RELAY"
 }
 
 relay_stat() {
@@ -196,8 +143,7 @@ join_bg() { # join_bg ARGS...: amt-join in the gateway namespace, in the backgro
 }
 
 wait_join() { # wait_join: bounded wait for amt-join to exit; sets JOIN_RC
-    i=0
-    while [ $i -lt 600 ] && kill -0 "$JOIN" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$JOIN" 600
     kill -0 "$JOIN" 2>/dev/null && { kill -TERM "$JOIN"; sleep 0.5; }
     wait "$JOIN"
     JOIN_RC=$?
@@ -279,8 +225,7 @@ tun)
     [ "$JOIN_RC" = 0 ] || fail "amt-join exit $JOIN_RC"
     for f in 4 6; do
         eval "rp=\$RECV$f"
-        i=0
-        while [ $i -lt 100 ] && kill -0 "$rp" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+        wait_exit "$rp" 100
         wait "$rp" || fail "the IPv$f socket joined on amttun0 got $(cat "$W/recv$f.out")"
         cmp -s "$W/sent$f.bin" "$W/tun$f.bin" || fail "TUN-delivered IPv$f payloads differ"
     done
@@ -352,8 +297,7 @@ silent|restart|close)
     kill -USR1 "$RELAY"
     sleep 4
     kill -USR2 "$RELAY"
-    i=0
-    while [ $i -lt 300 ] && kill -0 "$SEND" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$SEND" 300
     sleep 0.5
     kill -TERM "$JOIN"
     wait_join

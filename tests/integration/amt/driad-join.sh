@@ -32,21 +32,13 @@ set -u
 CASE=${1:?case}
 PORT=53561
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL (CI): $*"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
-[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
-for t in ip named named-checkconf dig tcpdump od cmp; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
+. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/amt-world.sh"
+. "$(dirname "$0")/../../lib/bind.sh"
+require_root_tools ip named named-checkconf dig tcpdump od cmp
 
-P=mci-amtd-$$
-SRC=$P-src RLY=$P-rly GW=$P-gw
+amt_world_init mci-amtd-$$
+WAIT_LOG_TENTHS=150 # wait_log's default bound here
 W=$(mktemp -d)
 PIDS=""
 FAILED=0
@@ -54,32 +46,14 @@ FAILED=0
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
     if [ -s "$W/bind/named.pid" ]; then kill "$(cat "$W/bind/named.pid")" 2>/dev/null; fi
-    for n in $SRC $RLY $GW; do
-        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$n" 2>/dev/null
-    done
-    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+    amt_world_delete
+    keep_or_remove_workdir
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-fail() {
-    echo "FAIL: $*"
-    FAILED=1
-    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
-    exit 1
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-
 setup() {
-    for n in $SRC $RLY $GW; do
-        ip netns add "$n" || fail "netns add $n"
-        ip -n "$n" link set lo up
-        in_ns "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-    done
-    ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
-    ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
+    amt_world_create
     for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6 10.2.2.7; do ip -n "$SRC" addr add $a/24 dev src0; done
     ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
     ip -n "$SRC" addr add fd00:2::5/64 dev src0 nodad
@@ -91,18 +65,12 @@ setup() {
     ip -n "$RLY" addr add 2001:3::/128 dev lo
     ip -n "$GW" addr add 10.3.3.2/24 dev gw0
     ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
-    for l in "$SRC src0" "$RLY rly-src" "$RLY rly-gw" "$GW gw0"; do
-        set -- $l
-        ip -n "$1" link set "$2" up
-        in_ns "$1" sysctl -qw "net.ipv4.conf.$2.rp_filter=0"
-    done
+    amt_world_up
     ip -n "$GW" route add default via 10.3.3.1
     ip -n "$GW" -6 route add default via fd00:3::1
     ip -n "$SRC" route add 224.0.0.0/4 dev src0
     ip -n "$SRC" -6 route add ff3e::/16 dev src0 table local 2>/dev/null || true
-    in_ns "$SRC" "$TXCSUM_OFF" src0 || fail "txcsum-off"
-    in_ns "$RLY" "$TXCSUM_OFF" rly-gw rly-src || fail "txcsum-off"
-    in_ns "$GW" "$TXCSUM_OFF" gw0 || fail "txcsum-off"
+    amt_world_txcsum_off
 }
 
 # The sender's reverse zones, served by BIND in the gateway's namespace (loopback only).
@@ -110,23 +78,14 @@ start_bind() {
     mkdir -p "$W/bind/zones"
     SOA='@ IN SOA ns1.amt.test. hostmaster.amt.test. ( 1 3600 900 604800 60 )
   IN NS ns1.amt.test.'
-    cat >"$W/bind/named.conf" <<CONF
-options {
-    directory "$W/bind";
-    pid-file "$W/bind/named.pid";
-    session-keyfile "$W/bind/session.key";
-    managed-keys-directory "$W/bind";
-    listen-on port $PORT { 127.0.0.1; };
-    listen-on-v6 port $PORT { ::1; };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+    {
+        bind_options "$W/bind" $PORT
+        cat <<CONF
 zone "2.2.10.in-addr.arpa" { type primary; file "zones/v4.zone"; };
 zone "2.0.0.0.0.0.d.f.ip6.arpa" { type primary; file "zones/v6.zone"; };
 zone "amt.test" { type primary; file "zones/amt.test.zone"; };
 CONF
+    } >"$W/bind/named.conf"
     cat >"$W/bind/zones/v4.zone" <<Z
 \$ORIGIN 2.2.10.in-addr.arpa.
 \$TTL 300
@@ -154,15 +113,8 @@ ns1    IN A    127.0.0.1
 relays IN A    10.3.3.1
 relays IN AAAA fd00:3::1
 Z
-    named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
-    in_ns "$GW" named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
-    i=0
-    while [ $i -lt 100 ]; do
-        in_ns "$GW" dig +norec +time=1 +tries=1 -p $PORT @127.0.0.1 amt.test SOA 2>/dev/null |
-            grep -q 'status: NOERROR' && break
-        sleep 0.1; i=$((i + 1))
-    done
-    [ $i -lt 100 ] || fail "named not answering"
+    bind_start "$GW" "$W/bind" "$W/named.log"
+    bind_wait "$GW" $PORT amt.test SOA || fail "named not answering"
     in_ns "$GW" dig +short -p $PORT @127.0.0.1 -x 10.2.2.1 AMTRELAY | grep -q "10 0 1 10.99.0.1" ||
         fail "BIND does not serve the AMTRELAY record of 10.2.2.1"
 }
@@ -172,30 +124,16 @@ start_relay() { # start_relay ARGS...: the strict test relay in its namespace
         "$@" >"$W/relay.out" 2>"$W/relay.log" &
     RELAY=$!
     PIDS="$PIDS $RELAY"
-    i=0
-    while [ $i -lt 50 ] && ! grep -q "listening" "$W/relay.log" 2>/dev/null; do
-        sleep 0.1; i=$((i + 1))
-    done
+    wait_log "$W/relay.log" "listening" 50
 }
 
 stop_relay() {
     kill -TERM "$RELAY" 2>/dev/null
-    i=0
-    while [ $i -lt 50 ] && kill -0 "$RELAY" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$RELAY"
 }
 
 relay_stat() {
     tr ' ' '\n' <"$W/relay.out" | sed -n "s/^$1=//p"
-}
-
-wait_log() { # wait_log FILE PATTERN [TENTHS]
-    i=0
-    n=${3:-150}
-    while [ $i -lt "$n" ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
 }
 
 json_field() { # json_field FILE EVENT KEY
@@ -213,8 +151,7 @@ join_bg() { # join_bg ARGS...: amt-join (no --relay) in the gateway namespace, b
 }
 
 wait_join() {
-    i=0
-    while [ $i -lt 600 ] && kill -0 "$JOIN" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$JOIN" 600
     kill -0 "$JOIN" 2>/dev/null && { kill -TERM "$JOIN"; sleep 0.5; }
     wait "$JOIN"
     JOIN_RC=$?
@@ -318,8 +255,7 @@ refused)
     grep -q "relay 10.99.0.1 for 10.2.2.7 (precedence 20, from AMTRELAY)" "$W/join.log" ||
         fail "precedence 20 not used next"
     kill -TERM "$LRELAY"
-    i=0
-    while [ $i -lt 50 ] && kill -0 "$LRELAY" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$LRELAY"
     grep -q "query to 10.3.3.2 .*, L" "$W/lrelay.log" || fail "the L-flag relay sent no refusing Query"
     [ "$(tr ' ' '\n' <"$W/lrelay.out" | sed -n 's/^updates=//p')" = 0 ] ||
         fail "the gateway sent Updates to the relay that refused"
@@ -356,8 +292,7 @@ type0)
     done
     sleep 0.3
     kill -TERM "$CAP"
-    i=0
-    while [ $i -lt 50 ] && kill -0 "$CAP" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$CAP"
     n=$(tcpdump -r "$W/gw0.pcap" -n 2>/dev/null | wc -l)
     [ "$n" = 0 ] || fail "$n AMT datagrams left the gateway for a type-0 source"
     stop_relay

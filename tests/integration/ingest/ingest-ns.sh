@@ -30,22 +30,13 @@
 set -u
 CASE=${1:?case}
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL (CI): $*"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
-[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
-for t in ip named named-checkconf dig; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
+. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/amt-world.sh"
+. "$(dirname "$0")/../../lib/bind.sh"
+require_root_tools ip named named-checkconf dig
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 
-P=mci-ing-$$
-SRC=$P-src RLY=$P-rly GW=$P-gw
+amt_world_init mci-ing-$$
 TUN=ingtun0
 W=$(mktemp -d)
 PIDS=""
@@ -53,44 +44,15 @@ FAILED=0
 
 cleanup() {
     for p in $PIDS; do kill "$p" 2>/dev/null; done
-    for n in $SRC $RLY $GW; do
-        for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-        ip netns del "$n" 2>/dev/null
-    done
+    amt_world_delete
     # INGEST_KEEP=DIR keeps the logs of a passing run too (for reading them).
     [ -n "${INGEST_KEEP:-}" ] && cp "$W"/*.log "$INGEST_KEEP"/ 2>/dev/null
-    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+    keep_or_remove_workdir
 }
 trap cleanup EXIT INT TERM
 
-fail() {
-    echo "FAIL: $*"
-    FAILED=1
-    for f in "$W"/*.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
-    exit 1
-}
-
-in_ns() { ns=$1; shift; ip netns exec "$ns" "$@"; }
-
-# wait_log FILE PATTERN [TENTHS]: bounded wait for a line in a log.
-wait_log() {
-    i=0
-    n=${3:-100}
-    while [ $i -lt "$n" ]; do
-        grep -q "$2" "$1" 2>/dev/null && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    return 1
-}
-
 setup() {
-    for n in $SRC $RLY $GW; do
-        ip netns add "$n" || fail "netns add $n"
-        ip -n "$n" link set lo up
-        in_ns "$n" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
-    done
-    ip link add src0 netns "$SRC" type veth peer name rly-src netns "$RLY" || fail "veth"
-    ip link add rly-gw netns "$RLY" type veth peer name gw0 netns "$GW" || fail "veth"
+    amt_world_create
     ip -n "$SRC" addr add 10.12.2.1/24 dev src0
     ip -n "$SRC" addr add 10.12.2.5/24 dev src0
     ip -n "$SRC" addr add 10.12.2.7/24 dev src0
@@ -105,11 +67,7 @@ setup() {
     ip -n "$RLY" addr add fd00:13:3::11/64 dev rly-gw nodad
     ip -n "$GW" addr add 10.13.3.2/24 dev gw0
     ip -n "$GW" addr add fd00:13:3::2/64 dev gw0 nodad
-    for l in "$SRC src0" "$RLY rly-src" "$RLY rly-gw" "$GW gw0"; do
-        set -- $l
-        ip -n "$1" link set "$2" up
-        in_ns "$1" sysctl -qw "net.ipv4.conf.$2.rp_filter=0"
-    done
+    amt_world_up
     ip -n "$SRC" route add 224.0.0.0/4 dev src0
     ip -n "$GW" route add default via 10.13.3.1
     ip -n "$GW" -6 route add default via fd00:13:3::1
@@ -123,22 +81,13 @@ setup() {
 # so driad-ingest looks every source up again while the tests run (the dns case needs it).
 start_bind() {
     mkdir -p "$W/bind"
-    cat >"$W/bind/named.conf" <<CONF
-options {
-    directory "$W/bind";
-    pid-file "$W/bind/named.pid";
-    session-keyfile "$W/bind/session.key";
-    managed-keys-directory "$W/bind";
-    listen-on port 53 { 127.0.0.1; };
-    listen-on-v6 port 53 { ::1; };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+    {
+        bind_options "$W/bind" 53
+        cat <<CONF
 zone "2.12.10.in-addr.arpa" { type primary; file "v4.zone"; };
 zone "2.0.0.0.2.1.0.0.0.0.d.f.ip6.arpa" { type primary; file "v6.zone"; };
 CONF
+    } >"$W/bind/named.conf"
     cat >"$W/bind/v4.zone" <<'Z'
 $TTL 3
 @ IN SOA ns1.test. hostmaster.test. ( 1 3600 900 604800 3 )
@@ -156,24 +105,8 @@ $TTL 3
 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN AMTRELAY 10 1 2 fd00:13:3::1
 1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0 IN AMTRELAY 20 1 2 fd00:13:3::11
 Z
-    in_ns "$GW" named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
-    in_ns "$GW" named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
-    i=0
-    while [ $i -lt 100 ]; do
-        in_ns "$GW" dig +norec +time=1 +tries=1 @127.0.0.1 -x 10.12.2.1 AMTRELAY 2>/dev/null |
-            grep -q 'status: NOERROR' && return 0
-        sleep 0.1; i=$((i + 1))
-    done
-    fail "named not answering"
-}
-
-stop_bind() {
-    pid=$(cat "$W/bind/named.pid" 2>/dev/null)
-    [ -n "$pid" ] || fail "no named pid"
-    kill "$pid"
-    i=0
-    while [ $i -lt 100 ] && kill -0 "$pid" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
-    rm -f "$W/bind/named.pid"
+    bind_start "$GW" "$W/bind" "$W/named.log"
+    bind_wait "$GW" 53 -x 10.12.2.1 AMTRELAY || fail "named not answering"
 }
 
 start_relay() { # start_relay NAME ADDR4 ADDR6 [RELAY ARGS...]
@@ -209,8 +142,7 @@ start_ingest() { # start_ingest [ARGS...]: driad-ingest in the gateway namespace
 
 stop_ingest() {
     kill -TERM "$INGEST"
-    i=0
-    while [ $i -lt 100 ] && kill -0 "$INGEST" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+    wait_exit "$INGEST" 100
     kill -0 "$INGEST" 2>/dev/null && fail "driad-ingest did not exit on SIGTERM"
     wait "$INGEST"
     rc=$?
@@ -301,7 +233,7 @@ dns)
     start_ingest
     wait_log "$LOG" "tunnel 10.13.3.1: joined" 100 || fail "tunnel not joined"
     receive 10.12.2.1 232.1.1.1 20
-    stop_bind
+    bind_stop "$W/bind"
     joins "10.12.2.1,232.1.1.1" "10.12.2.5,232.1.1.2"
     wait_log "$LOG" "lookup 10.12.2.5: failed" 150 || fail "the new source's lookup did not fail"
     # TTL 3 s: the running source has been looked up again, without DNS.

@@ -19,18 +19,9 @@ set -u
 NR=${SCALE_RELAYS:-500}
 NG=${SCALE_GROUPS:-10}
 
-skip() {
-    if [ "${CI:-}" = true ]; then
-        echo "FAIL (CI): $*"
-        exit 1
-    fi
-    echo "SKIP: $*"
-    exit 77
-}
-[ "$(id -u)" = 0 ] || { echo "SKIP: not root"; exit 77; }
-for t in ip named named-checkconf dig awk; do
-    command -v "$t" >/dev/null 2>&1 || skip "$t not installed"
-done
+. "$(dirname "$0")/../../lib/common.sh"
+. "$(dirname "$0")/../../lib/bind.sh"
+require_root_tools ip named named-checkconf dig awk
 [ -c /dev/net/tun ] || skip "no /dev/net/tun"
 [ "$NR" -ge 1 ] && [ "$NR" -le 16000 ] || { echo "FAIL: SCALE_RELAYS out of range"; exit 1; }
 
@@ -41,9 +32,8 @@ INGEST=""
 
 cleanup() {
     [ -n "$INGEST" ] && kill "$INGEST" 2>/dev/null
-    for p in $(ip netns pids "$NS" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$NS" 2>/dev/null
-    if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
+    netns_del "$NS"
+    keep_or_remove_workdir
 }
 trap cleanup EXIT INT TERM
 
@@ -53,8 +43,6 @@ fail() {
     [ -f "$W/ingest.log" ] && { echo "--- driad-ingest (last lines)"; tail -n 30 "$W/ingest.log"; }
     exit 1
 }
-
-in_ns() { ip netns exec "$NS" "$@"; }
 
 # Relay i (1..NR): IPv4 10.200.(i/250).(i%250+1), IPv6 fd00:200::<i in hex>.
 ip netns add "$NS" || fail "netns add"
@@ -70,22 +58,13 @@ ip -n "$NS" -batch "$W/addrs" || fail "addresses"
 
 # BIND: one reverse zone per family.
 mkdir -p "$W/bind"
-cat >"$W/bind/named.conf" <<CONF
-options {
-    directory "$W/bind";
-    pid-file "$W/bind/named.pid";
-    session-keyfile "$W/bind/session.key";
-    managed-keys-directory "$W/bind";
-    listen-on port 53 { 127.0.0.1; };
-    listen-on-v6 { none; };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+{
+    bind_options "$W/bind" 53 '{ none; }'
+    cat <<CONF
 zone "100.10.in-addr.arpa" { type primary; file "v4.zone"; };
 zone "0.0.0.0.0.0.0.0.0.0.1.0.0.0.d.f.ip6.arpa" { type primary; file "v6.zone"; };
 CONF
+} >"$W/bind/named.conf"
 {
     printf '$TTL 3600\n@ IN SOA ns1.test. hostmaster.test. ( 1 3600 900 604800 60 )\n  IN NS ns1.test.\n'
     awk -v n="$NR" 'BEGIN { for (i = 1; i <= n; i++)
@@ -99,15 +78,8 @@ CONF
         for (k = 16; k >= 1; k--) o = o substr(h, k, 1) (k > 1 ? "." : "")
         printf "%s IN AMTRELAY 10 1 2 fd00:200::%x\n", o, i } }'
 } >"$W/bind/v6.zone"
-in_ns named-checkconf "$W/bind/named.conf" || fail "named-checkconf"
-in_ns named -c "$W/bind/named.conf" -n 1 -L "$W/named.log" || fail "named did not start"
-i=0
-while [ $i -lt 100 ]; do
-    in_ns dig +norec +time=1 +tries=1 @127.0.0.1 -x 10.100.0.2 AMTRELAY 2>/dev/null |
-        grep -q 'status: NOERROR' && break
-    sleep 0.1; i=$((i + 1))
-done
-[ $i -lt 100 ] || fail "named not answering"
+bind_start "$NS" "$W/bind" "$W/named.log"
+bind_wait "$NS" 53 -x 10.100.0.2 AMTRELAY || fail "named not answering"
 
 # The relays.
 i=1
@@ -176,8 +148,7 @@ echo "rss_kib=$rss hwm_kib=$hwm"
 [ -n "${SCALE_SMAPS:-}" ] && cp /proc/$INGEST/smaps "$SCALE_SMAPS"
 
 kill -TERM "$INGEST"
-i=0
-while [ $i -lt 300 ] && kill -0 "$INGEST" 2>/dev/null; do sleep 0.1; i=$((i + 1)); done
+wait_exit "$INGEST" 300
 kill -0 "$INGEST" 2>/dev/null && fail "driad-ingest did not exit on SIGTERM"
 wait "$INGEST" || fail "driad-ingest exited non-zero after SIGTERM"
 INGEST=""
