@@ -6,6 +6,8 @@
 # a certificate from an unknown CA.  Ports: 5350 (DNS), 8443-8447 (HTTPS).
 set -u
 CBACC=$(realpath "$1")
+. "$(dirname "$0")/../../lib/bind.sh"
+. "$(dirname "$0")/../../lib/pki.sh"
 need=(named named-checkzone nginx openssl)
 skip() {
   echo "SKIP: $*"
@@ -45,18 +47,6 @@ wait_for() {
 
 # ---- PKI: the test CA, and an unknown CA for the rogue server -------------------------
 mkdir -p "$W/pki" && cd "$W/pki" || exit 1
-mkca() {
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.crt" \
-    -days 3650 -subj "/CN=$2" -addext "basicConstraints=critical,CA:TRUE" \
-    -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-}
-mkcert() { # mkcert NAME CA SAN
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$1.key" -out "$1.csr" -subj "/CN=$1" 2>/dev/null
-  printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
-    "subjectAltName=$3" > "$1.ext"
-  openssl x509 -req -in "$1.csr" -CA "$2.crt" -CAkey "$2.key" -CAcreateserial -out "$1.crt" -days 3650 \
-    -extfile "$1.ext" 2>/dev/null
-}
 mkca ca "DORMS test CA" && mkca rogue-ca "Unknown CA" || { bad "openssl CA"; exit 1; }
 mkcert server ca "DNS:dorms-restconf.example.com,DNS:bad500.example.com,DNS:stall.example.com,DNS:down.example.com,DNS:localhost,IP:127.0.0.1,IP:::1"
 mkcert rogue rogue-ca "DNS:rogue.example.com,DNS:localhost,IP:127.0.0.1"
@@ -107,23 +97,14 @@ stall           IN A    127.0.0.1
 down            IN A    127.0.0.1
 rogue           IN A    127.0.0.1
 EOF
-cat > "$W/named.conf" <<EOF
-options {
-    directory "$W";
-    pid-file "$W/named.pid";
-    session-keyfile "$W/session.key";
-    managed-keys-directory "$W";
-    listen-on port 5350 { 127.0.0.1; };
-    listen-on-v6 port 5350 { ::1; };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+{
+    bind_options "$W" 5350
+    cat <<EOF
 zone "0.9.10.in-addr.arpa" { type primary; file "$W/zones/v4.zone"; };
 zone "$V6ZONE" { type primary; file "$W/zones/v6.zone"; };
 zone "example.com" { type primary; file "$W/zones/example.com.zone"; };
 EOF
+} >"$W/named.conf"
 named-checkconf "$W/named.conf" || { bad "named-checkconf"; exit 1; }
 named-checkzone -q 0.9.10.in-addr.arpa "$W/zones/v4.zone" || { bad "v4 zone"; exit 1; }
 named -c "$W/named.conf" -n 1 -L "$W/named.log" || { bad "named start"; exit 1; }
@@ -166,16 +147,12 @@ write_nginx_conf() {
   else
     refresh='return 500;'
   fi
-  cat > "$W/nginx.conf" <<EOF
-worker_processes 1;
-pid $W/nginx.pid;
-error_log $W/logs/error.log warn;
-events { worker_connections 256; }
+  { nginx_conf_head "$W"; cat <<EOF
 http {
     log_format dorms '\$server_port \$connection \$connection_requests \$server_protocol "\$request" \$status "\$http_if_none_match" "\$http_accept" \$server_addr "\$http_if_modified_since"';
     access_log $W/logs/access.log dorms;
-    client_body_temp_path $W/temp/body;  proxy_temp_path $W/temp/proxy;
-    fastcgi_temp_path $W/temp/fastcgi;   uwsgi_temp_path $W/temp/uwsgi;  scgi_temp_path $W/temp/scgi;
+EOF
+  nginx_temp_paths "$W"; cat <<EOF
     types { }
     default_type application/yang-data+json;
     ssl_protocols TLSv1.2 TLSv1.3;
@@ -230,6 +207,7 @@ http {
     }
 }
 EOF
+  } > "$W/nginx.conf"
 }
 write_nginx_conf ok
 nginx -t -q -p "$W" -e "$W/logs/error.log" -c "$W/nginx.conf" || { bad "nginx -t"; exit 1; }

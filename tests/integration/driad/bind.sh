@@ -7,6 +7,7 @@
 set -eu
 LOOKUP=${DRIAD_LOOKUP:?set DRIAD_LOOKUP to the driad-lookup binary}
 . "$(dirname "$0")/peers.sh"
+. "$(dirname "$0")/../../lib/bind.sh"
 need_tool named dig python3
 PORT=53531
 mkdir -p "$W/bind/zones"
@@ -14,19 +15,9 @@ mkdir -p "$W/bind/zones"
 V6=no
 if ip -6 addr show dev lo 2>/dev/null | grep -q '::1/128'; then V6=yes; fi
 
-cat > "$W/bind/named.conf" <<CONF
-options {
-    directory "$W/bind";
-    pid-file "$W/bind/named.pid";
-    session-keyfile "$W/bind/session.key";
-    managed-keys-directory "$W/bind";
-    listen-on port $PORT { 127.0.0.1; };
-    listen-on-v6 port $PORT { $( [ $V6 = yes ] && echo '::1;' || echo 'none;' ) };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+{
+    bind_options "$W/bind" $PORT "port $PORT { $( [ $V6 = yes ] && echo '::1;' || echo 'none;' ) }"
+    cat <<CONF
 zone "100.51.198.in-addr.arpa" { type primary; file "zones/100.zone"; };
 zone "101.51.198.in-addr.arpa" { type primary; file "zones/101.zone"; };
 zone "102.51.198.in-addr.arpa" { type primary; file "zones/102-broken.zone"; };
@@ -35,6 +26,7 @@ zone "8.b.d.0.1.0.0.2.ip6.arpa" { type primary; file "zones/ip6.zone"; };
 zone "example.com" { type primary; file "zones/example.com.zone"; };
 zone "example.org" { type primary; file "zones/example.org.zone"; };
 CONF
+} >"$W/bind/named.conf"
 
 {
 echo '$ORIGIN 100.51.198.in-addr.arpa.'
