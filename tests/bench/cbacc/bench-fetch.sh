@@ -6,6 +6,7 @@
 # looking at the library alone with large N).
 set -u
 BIN=$(realpath "$1")
+. "$(dirname "$0")/../../lib/pki.sh"
 N=${CBACC_BENCH_FLOWS:-1000}
 skip() { echo "SKIP: $*"; if [ "${CI:-}" = true ]; then exit 1; fi; exit 77; }
 [ "$(id -u)" = 0 ] || skip "not root (nginx workers switch to nobody)"
@@ -22,12 +23,8 @@ trap 'exit 1' INT TERM
 chmod 755 "$W"
 mkdir -p "$W/pki" "$W/logs" "$W/temp" "$W/www/.well-known"
 cd "$W/pki" || exit 1
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.crt -days 3650 \
-  -subj "/CN=DORMS bench CA" -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr -subj "/CN=localhost" 2>/dev/null
-printf '%s\n' "basicConstraints=CA:FALSE" "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" \
-  "subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1" > server.ext
-openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3650 -extfile server.ext 2>/dev/null
+mkca ca "DORMS bench CA"
+mkcert server ca "DNS:localhost,IP:127.0.0.1,IP:::1" localhost
 chmod 600 ./*.key
 printf '%s\n' '<?xml version="1.0" encoding="UTF-8"?>' '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">' \
   '  <Link rel="restconf" href="/restconf"/>' '</XRD>' > "$W/www/.well-known/host-meta"
@@ -41,16 +38,12 @@ for ((i = 0; i < N; i++)); do
   printf '%s' '{"ietf-cbacc:cbacc":{"max-speed":1000}}' > "$d/ietf-cbacc:cbacc"
 done
 find "$W/www" -type d -exec chmod 755 {} + && find "$W/www" -type f -exec chmod 644 {} +
-cat > "$W/nginx.conf" <<EOF2
-worker_processes 1;
-pid $W/nginx.pid;
-error_log $W/logs/error.log warn;
-events { worker_connections 256; }
+{ nginx_conf_head "$W"; cat <<EOF2
 http {
     log_format bench '\$connection \$server_protocol \$status';
     access_log $W/logs/access.log bench;
-    client_body_temp_path $W/temp/body;  proxy_temp_path $W/temp/proxy;
-    fastcgi_temp_path $W/temp/fastcgi;   uwsgi_temp_path $W/temp/uwsgi;  scgi_temp_path $W/temp/scgi;
+EOF2
+nginx_temp_paths "$W"; cat <<EOF2
     types { }
     default_type application/yang-data+json;
     server {
@@ -65,6 +58,7 @@ http {
     }
 }
 EOF2
+} > "$W/nginx.conf"
 nginx -p "$W" -e "$W/logs/error.log" -c "$W/nginx.conf" || { echo "nginx failed"; exit 1; }
 for _ in $(seq 50); do
   curl -s --cacert "$W/pki/ca.crt" -o /dev/null https://localhost:8448/.well-known/host-meta && break

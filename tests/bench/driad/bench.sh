@@ -6,30 +6,22 @@
 set -eu
 BENCH=${DRIAD_BENCH:?set DRIAD_BENCH to bench-driad}
 . "$(dirname "$0")/../../integration/driad/peers.sh"
+. "$(dirname "$0")/../../lib/bind.sh"
 need_tool named drill dig
 PORT=53533
 COUNT=${DRIAD_BENCH_COUNT:-10000}
 SAMPLE=${DRIAD_BENCH_DRILL_SAMPLE:-200}
 WINDOW=${DRIAD_BENCH_WINDOW:-100}
 mkdir -p "$W/bind/zones"
-cat > "$W/bind/named.conf" <<CONF
-options {
-    directory "$W/bind";
-    pid-file "$W/bind/named.pid";
-    session-keyfile "$W/bind/session.key";
-    managed-keys-directory "$W/bind";
-    listen-on port $PORT { 127.0.0.1; };
-    listen-on-v6 { none; };
-    recursion no;
-    dnssec-validation no;
-    notify no;
-};
-controls { };
+{
+    bind_options "$W/bind" $PORT '{ none; }'
+    cat <<CONF
 logging { category default { null; }; category lame-servers { null; }; };
 zone "18.198.in-addr.arpa" { type primary; file "zones/18.zone"; };
 zone "19.198.in-addr.arpa" { type primary; file "zones/19.zone"; };
 zone "example.com" { type primary; file "zones/example.com.zone"; };
 CONF
+} >"$W/bind/named.conf"
 # sources 198.18.0.0 + i + 1, i < COUNT (in 198.18.0.0/15)
 export W
 awk -v n="$COUNT" -v soa="$SOA" 'BEGIN {
