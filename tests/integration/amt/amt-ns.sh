@@ -35,20 +35,11 @@ trap cleanup EXIT INT TERM
 
 setup() {
     amt_world_create
-    ip -n "$SRC" addr add 10.2.2.1/24 dev src0
-    ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
-    ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
-    ip -n "$RLY" addr add fd00:2::2/64 dev rly-src nodad
-    ip -n "$RLY" addr add 10.3.3.1/24 dev rly-gw
-    ip -n "$RLY" addr add fd00:3::1/64 dev rly-gw nodad
+    amt_world_addresses 10.2.2 fd00:2 10.3.3 fd00:3
     ip -n "$RLY" addr add 10.99.0.1/32 dev lo
     ip -n "$RLY" addr add fd00:99::1/128 dev lo
-    ip -n "$GW" addr add 10.3.3.2/24 dev gw0
-    ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
     amt_world_up
-    ip -n "$GW" route add default via 10.3.3.1
-    ip -n "$GW" -6 route add default via fd00:3::1
-    ip -n "$SRC" route add 224.0.0.0/4 dev src0
+    amt_world_routes
     ip -n "$SRC" -6 route add ff3e::/16 dev src0 table local 2>/dev/null || true
     # Final checksums on every link (no transmit offload): in the captures, and in the
     # sender's datagrams the relay picks up with its packet socket and forwards as is.

@@ -54,21 +54,13 @@ trap 'exit 1' INT TERM
 
 setup() {
     amt_world_create
-    for a in 10.2.2.1 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6 10.2.2.7; do ip -n "$SRC" addr add $a/24 dev src0; done
-    ip -n "$SRC" addr add fd00:2::1/64 dev src0 nodad
+    amt_world_addresses 10.2.2 fd00:2 10.3.3 fd00:3
+    for a in 10.2.2.3 10.2.2.4 10.2.2.5 10.2.2.6 10.2.2.7; do ip -n "$SRC" addr add $a/24 dev src0; done
     ip -n "$SRC" addr add fd00:2::5/64 dev src0 nodad
-    ip -n "$RLY" addr add 10.2.2.2/24 dev rly-src
-    ip -n "$RLY" addr add fd00:2::2/64 dev rly-src nodad
-    ip -n "$RLY" addr add 10.3.3.1/24 dev rly-gw
-    ip -n "$RLY" addr add fd00:3::1/64 dev rly-gw nodad
     for a in 10.99.0.1 10.99.0.7 10.99.0.8 10.99.0.9 192.52.193.1; do ip -n "$RLY" addr add $a/32 dev lo; done
     ip -n "$RLY" addr add 2001:3::/128 dev lo
-    ip -n "$GW" addr add 10.3.3.2/24 dev gw0
-    ip -n "$GW" addr add fd00:3::2/64 dev gw0 nodad
     amt_world_up
-    ip -n "$GW" route add default via 10.3.3.1
-    ip -n "$GW" -6 route add default via fd00:3::1
-    ip -n "$SRC" route add 224.0.0.0/4 dev src0
+    amt_world_routes
     ip -n "$SRC" -6 route add ff3e::/16 dev src0 table local 2>/dev/null || true
     amt_world_txcsum_off
 }

@@ -53,24 +53,15 @@ trap cleanup EXIT INT TERM
 
 setup() {
     amt_world_create
-    ip -n "$SRC" addr add 10.12.2.1/24 dev src0
+    amt_world_addresses 10.12.2 fd00:12:2 10.13.3 fd00:13:3
     ip -n "$SRC" addr add 10.12.2.5/24 dev src0
     ip -n "$SRC" addr add 10.12.2.7/24 dev src0
-    ip -n "$SRC" addr add fd00:12:2::1/64 dev src0 nodad
-    ip -n "$RLY" addr add 10.12.2.2/24 dev rly-src
-    ip -n "$RLY" addr add fd00:12:2::2/64 dev rly-src nodad
-    ip -n "$RLY" addr add 10.13.3.1/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.11/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.21/24 dev rly-gw
     ip -n "$RLY" addr add 10.13.3.31/24 dev rly-gw
-    ip -n "$RLY" addr add fd00:13:3::1/64 dev rly-gw nodad
     ip -n "$RLY" addr add fd00:13:3::11/64 dev rly-gw nodad
-    ip -n "$GW" addr add 10.13.3.2/24 dev gw0
-    ip -n "$GW" addr add fd00:13:3::2/64 dev gw0 nodad
     amt_world_up
-    ip -n "$SRC" route add 224.0.0.0/4 dev src0
-    ip -n "$GW" route add default via 10.13.3.1
-    ip -n "$GW" -6 route add default via fd00:13:3::1
+    amt_world_routes
     # Final checksums in the sender's datagrams (no transmit offload): the relays pick
     # them up with a packet socket and forward them as they are, and the receivers on the
     # TUN device check them.
