@@ -61,3 +61,18 @@ netns_del() {
 keep_or_remove_workdir() {
     if [ "$FAILED" = 0 ]; then rm -rf "$W"; else echo "work directory kept: $W"; fi
 }
+
+# netns_stop NS...: SIGTERM every process in the namespaces, 0.3 s to exit, then netns_del.
+netns_stop() {
+    for n in "$@"; do
+        for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
+    done
+    sleep 0.3
+    netns_del "$@"
+}
+
+# require_frr: skip (CI: fail) unless FRR's zebra and pimd and the user frr are installed.
+require_frr() {
+    for d in zebra pimd; do [ -x /usr/lib/frr/$d ] || skip "FRR $d not installed"; done
+    id frr >/dev/null 2>&1 || skip "user frr missing (FRR not installed)"
+}

@@ -13,15 +13,10 @@
 # Exit 77 when not root; in CI (CI=true) a missing tool is a failure, elsewhere a skip.
 set -u
 SRC=${1:?source root} BLD=${2:?build root}
-skip() { echo "SKIP: $*"; exit 77; }
-missing() { if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; exit 1; fi; skip "$*"; }
-[ "$(id -u)" = 0 ] || skip "not root"
-for t in ip named named-checkzone dig nginx openssl curl tcpdump python3 mkfifo; do
-  command -v "$t" >/dev/null 2>&1 || missing "$t not installed"
-done
-for d in zebra pimd; do [ -x /usr/lib/frr/$d ] || missing "FRR $d not installed"; done
-id frr >/dev/null 2>&1 || missing "user frr missing (FRR not installed)"
-[ -c /dev/net/tun ] || missing "no /dev/net/tun"
+. "$(dirname "$0")/../../lib/common.sh"
+require_root_tools ip named named-checkzone dig nginx openssl curl tcpdump python3 mkfifo
+require_frr
+[ -c /dev/net/tun ] || skip "no /dev/net/tun"
 
 T=$(mktemp -d /tmp/mci-demo-test.XXXXXX)
 chmod 755 "$T"          # FRR runs as user frr and nginx's workers as nobody

@@ -15,12 +15,9 @@
 # Exit 77 when not root, or (outside CI) when a tool is missing.
 set -u
 PIMWATCH=$1 HELPER=$2
-skip() { echo "SKIP: $*"; exit 77; }
-missing() { if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; exit 1; fi; skip "$*"; }
-[ "$(id -u)" = 0 ] || skip "not root"
-command -v ip >/dev/null || missing "ip (iproute2) not installed"
-for d in zebra pimd; do [ -x /usr/lib/frr/$d ] || missing "FRR $d not installed"; done
-id frr >/dev/null 2>&1 || missing "user frr missing (FRR not installed)"
+. "$(dirname "$0")/../../lib/common.sh"
+require_root_tools ip
+require_frr
 
 P=mci-pim-$$
 RCV=$P-rcv RTR=$P-rtr ING=$P-ing SND=$P-snd
@@ -34,14 +31,7 @@ S=10.9.0.2 G=232.1.1.1
 
 cleanup() {
   for p in $PIDS; do kill "$p" 2>/dev/null; done
-  for n in $RCV $RTR $ING $SND; do
-    for p in $(ip netns pids "$n" 2>/dev/null); do kill "$p" 2>/dev/null; done
-  done
-  sleep 0.3
-  for n in $RCV $RTR $ING $SND; do
-    for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
-    ip netns del "$n" 2>/dev/null
-  done
+  netns_stop $RCV $RTR $ING $SND
   if [ "${KEEP_WORKDIR:-}" != 1 ]; then rm -rf "$W"; fi
 }
 trap cleanup EXIT

@@ -12,25 +12,15 @@
 # Exit 77 when not root, or (outside CI) when ip or tcpdump is missing.
 set -u
 PIMWATCH=$1 INJECT=$2 HELPER=$3
-skip() { echo "SKIP: $*"; exit 77; }
-missing() { if [ "${CI:-}" = true ]; then echo "FAIL (CI): $*"; exit 1; fi; skip "$*"; }
-[ "$(id -u)" = 0 ] || skip "not root"
-command -v ip > /dev/null || missing "ip (iproute2) not installed"
-command -v tcpdump > /dev/null || missing "tcpdump not installed"
+. "$(dirname "$0")/../../lib/common.sh"
+require_root_tools ip tcpdump
 P=mci-pim-$$
 A=$P-peer B=$P-ing C=$P-snd
 W=$(mktemp -d /tmp/mci-pim6.XXXXXX)
 PIDS=""
 cleanup() {
   for p in $PIDS; do kill "$p" 2> /dev/null; done
-  for n in $A $B $C; do
-    for p in $(ip netns pids "$n" 2> /dev/null); do kill "$p" 2> /dev/null; done
-  done
-  sleep 0.3
-  for n in $A $B $C; do
-    for p in $(ip netns pids "$n" 2> /dev/null); do kill -9 "$p" 2> /dev/null; done
-    ip netns del "$n" 2> /dev/null
-  done
+  netns_stop $A $B $C
   if [ "${KEEP_WORKDIR:-}" != 1 ]; then rm -rf "$W"; fi
 }
 trap cleanup EXIT
