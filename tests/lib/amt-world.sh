@@ -59,5 +59,26 @@ amt_world_txcsum_off() {
     in_ns "$GW" "$TXCSUM_OFF" gw0 || fail "txcsum-off"
 }
 
+# amt_world_relay RELAY_ARGS...: the strict test relay in $RLY, in the background, counters
+# to $W/relay.out and log to $W/relay.log; RELAY is its PID (added to PIDS).  Waits at most
+# 5 s for it to listen.
+amt_world_relay() {
+    ip netns exec "$RLY" "$AMT_RELAY" "$@" >"$W/relay.out" 2>"$W/relay.log" &
+    RELAY=$!
+    PIDS="$PIDS $RELAY"
+    wait_log "$W/relay.log" "listening" 50
+}
+
+# stop_relay: SIGTERM to $RELAY, bounded wait (5 s) for it to exit.
+stop_relay() {
+    kill -TERM "$RELAY" 2>/dev/null
+    wait_exit "$RELAY"
+}
+
+# relay_stat NAME: the NAME=VALUE counter the relay printed to $W/relay.out at exit.
+relay_stat() {
+    tr ' ' '\n' <"$W/relay.out" | sed -n "s/^$1=//p"
+}
+
 # amt_world_delete: remove the three namespaces and whatever still runs in them.
 amt_world_delete() { netns_del $SRC $RLY $GW; }

@@ -61,20 +61,7 @@ stop_capture() {
 }
 
 start_relay() {
-    ip netns exec "$RLY" "$AMT_RELAY" -l 10.99.0.1 -l fd00:99::1 -a 10.3.3.1 -a fd00:3::1 \
-        --data-if rly-src "$@" >"$W/relay.out" 2>"$W/relay.log" &
-    RELAY=$!
-    PIDS="$PIDS $RELAY"
-    wait_log "$W/relay.log" "listening" 50
-}
-
-stop_relay() {
-    kill -TERM "$RELAY" 2>/dev/null
-    wait_exit "$RELAY"
-}
-
-relay_stat() {
-    tr ' ' '\n' <"$W/relay.out" | sed -n "s/^$1=//p"
+    amt_world_relay -l 10.99.0.1 -l fd00:99::1 -a 10.3.3.1 -a fd00:3::1 --data-if rly-src "$@"
 }
 
 json_field() { # json_field FILE EVENT KEY: a number from amt-join's --json records

@@ -112,20 +112,7 @@ Z
 }
 
 start_relay() { # start_relay ARGS...: the strict test relay in its namespace
-    ip netns exec "$RLY" "$AMT_RELAY" -a 10.3.3.1 -a fd00:3::1 --data-if rly-src --qqic 3 --mrc 10 \
-        "$@" >"$W/relay.out" 2>"$W/relay.log" &
-    RELAY=$!
-    PIDS="$PIDS $RELAY"
-    wait_log "$W/relay.log" "listening" 50
-}
-
-stop_relay() {
-    kill -TERM "$RELAY" 2>/dev/null
-    wait_exit "$RELAY"
-}
-
-relay_stat() {
-    tr ' ' '\n' <"$W/relay.out" | sed -n "s/^$1=//p"
+    amt_world_relay -a 10.3.3.1 -a fd00:3::1 --data-if rly-src --qqic 3 --mrc 10 "$@"
 }
 
 json_field() { # json_field FILE EVENT KEY
