@@ -120,7 +120,9 @@ static void on_event(void *user, const pimparse_event *ev)
      * joins with -q must not pay for text nobody reads. */
     int level = ev->type == PIMPARSE_EVENT_NOT_JOINED ? LOG_DEBUG : LOG_INFO;
     bool text = mc_log_get_level() >= level || pw->fwd;
-    char s[64] = "", g[64] = "", n[64] = "";
+    /* Only the first byte is cleared: `= ""` would zero all 192 bytes on every event. */
+    char s[64], g[64], n[64];
+    s[0] = g[0] = n[0] = '\0';
     if (text) {
         fmt_addr(&ev->source, s);
         fmt_addr(&ev->group, g);

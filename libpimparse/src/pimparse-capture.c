@@ -187,7 +187,8 @@ static void batch_run(pimparse_capture *c, struct batch *b)
         if (i + ENTRY_AHEAD < b->n)
             pp_state_prefetch_entries(c->st, &b->f[i + ENTRY_AHEAD].ah);
         c->last_time = b->f[i].ts;
-        pp_state_process_decoded(c->st, b->f[i].rc, &b->f[i].pkt, b->f[i].len, b->f[i].ts);
+        pp_state_process_decoded(c->st, b->f[i].rc, &b->f[i].pkt, &b->f[i].ah, b->f[i].len,
+                                 b->f[i].ts);
     }
     b->n = 0;
     b->used = 0;

@@ -56,11 +56,74 @@ PIMPARSE_HIDDEN uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
 /* Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1) for next header 103. */
 PIMPARSE_HIDDEN uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len);
 
-/* Whether a is a multicast / routable-scope multicast / SSM-range / unicast address. */
-PIMPARSE_HIDDEN int pp_addr_is_multicast(const pimparse_addr *a);
-PIMPARSE_HIDDEN int pp_addr_is_link_local_group(const pimparse_addr *a);
-PIMPARSE_HIDDEN int pp_addr_is_ssm(const pimparse_addr *a);
-PIMPARSE_HIDDEN int pp_addr_is_unicast(const pimparse_addr *a);
+/* Whether an address (family PIMPARSE_AF_*, bytes b; an IPv4 address is b[0..4)) is a
+ * multicast / link-local-scope group / SSM-range group / unicast address.  They take the
+ * bytes so that Join/Prune entries are checked where they lie in the message. */
+static inline int pp_is_multicast(uint8_t family, const uint8_t *b)
+{
+    if (family == PIMPARSE_AF_IPV4)
+        return (b[0] & 0xf0) == 0xe0;
+    if (family == PIMPARSE_AF_IPV6)
+        return b[0] == 0xff;
+    return 0;
+}
+
+static inline int pp_is_link_local_group(uint8_t family, const uint8_t *b)
+{
+    /* 224.0.0.0/24 is never forwarded (RFC 5771 §4); IPv6 scopes 0 (reserved),
+     * 1 (interface-local) and 2 (link-local) never leave the link (RFC 4291 §2.7). */
+    if (family == PIMPARSE_AF_IPV4)
+        return b[0] == 224 && b[1] == 0 && b[2] == 0;
+    if (family == PIMPARSE_AF_IPV6)
+        return b[0] == 0xff && (b[1] & 0x0f) <= 2;
+    return 0;
+}
+
+static inline int pp_is_ssm(uint8_t family, const uint8_t *b)
+{
+    /* RFC 4607 §1: 232/8 and FF3x::/32. */
+    if (family == PIMPARSE_AF_IPV4)
+        return b[0] == 232;
+    if (family == PIMPARSE_AF_IPV6)
+        return b[0] == 0xff && (b[1] & 0xf0) == 0x30 && b[2] == 0 && b[3] == 0;
+    return 0;
+}
+
+static inline int pp_is_unicast(uint8_t family, const uint8_t *b)
+{
+    /* Not multicast, not unspecified, and for IPv4 not the limited broadcast. */
+    if (family == PIMPARSE_AF_IPV4) {
+        uint32_t v = pp_get32(b);
+        return (b[0] & 0xf0) != 0xe0 && v != 0 && v != UINT32_MAX;
+    }
+    if (family == PIMPARSE_AF_IPV6) {
+        uint8_t any = 0;
+        for (int i = 0; i < 16; i++)
+            any |= b[i];
+        return b[0] != 0xff && any != 0;
+    }
+    return 0;
+}
+
+static inline int pp_addr_is_multicast(const pimparse_addr *a)
+{
+    return pp_is_multicast(a->family, a->bytes);
+}
+
+static inline int pp_addr_is_link_local_group(const pimparse_addr *a)
+{
+    return pp_is_link_local_group(a->family, a->bytes);
+}
+
+static inline int pp_addr_is_ssm(const pimparse_addr *a)
+{
+    return pp_is_ssm(a->family, a->bytes);
+}
+
+static inline int pp_addr_is_unicast(const pimparse_addr *a)
+{
+    return pp_is_unicast(a->family, a->bytes);
+}
 
 /* Reads an Encoded-Unicast address at p (avail bytes available).  Returns its encoded
  * length (6 or 18) or a negative PIMPARSE_ERR_*. */
@@ -68,12 +131,16 @@ PIMPARSE_HIDDEN int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimp
 
 /* Batched frame input for the replay driver (pimparse-state.c, "batched input"). */
 #define PP_AHEAD_MAX 4
+#define PP_AHEAD_NO_JP 1 /* pp_ahead.jp_rc: the frame is not a decoded Join/Prune */
 struct pp_ahead {
+    int jp_rc;      /* pimparse_jp_decode() result, or PP_AHEAD_NO_JP */
+    pimparse_jp jp; /* when jp_rc is 0: the validated message, iterator at its start */
     unsigned n;
-    uint32_t hash[PP_AHEAD_MAX]; /* hashes of the frame's first (S,G) entries */
+    uint32_t hash[PP_AHEAD_MAX]; /* hashes of the message's first n (S,G) entries */
 };
-/* Decodes a frame as pimparse_state_process_frame() would and prefetches the hash slots
- * of its first (S,G)s.  Returns the decode result for pp_state_process_decoded(). */
+/* Decodes a frame as pimparse_state_process_frame() would, Join/Prune included, and
+ * prefetches the hash slots of its first (S,G)s.  Returns the frame decode result for
+ * pp_state_process_decoded(). */
 PIMPARSE_HIDDEN int pp_state_decode_ahead(pimparse_state *st, int linktype,
                                           const uint8_t *frame, size_t len,
                                           pimparse_packet *pkt, struct pp_ahead *ah);
@@ -84,7 +151,8 @@ PIMPARSE_HIDDEN void pp_state_prefetch_entries(const pimparse_state *st,
 PIMPARSE_HIDDEN int pp_state_prefetch_pays(const pimparse_state *st);
 /* pimparse_state_process_frame() for a frame decoded by pp_state_decode_ahead(). */
 PIMPARSE_HIDDEN int pp_state_process_decoded(pimparse_state *st, int decode_rc,
-                                             const pimparse_packet *pkt, size_t len,
+                                             const pimparse_packet *pkt,
+                                             const struct pp_ahead *ah, size_t len,
                                              uint64_t now);
 
 #endif

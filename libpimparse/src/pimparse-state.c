@@ -11,6 +11,7 @@
  * an entry's deadline later, so a refresh leaves the heap alone and the stale key is
  * corrected when it reaches the top; only a Prune-Pending (an earlier deadline) touches
  * the heap. */
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -802,29 +803,28 @@ uint64_t pimparse_state_override_interval(const pimparse_state *st)
 
 /* ---- Join/Prune ------------------------------------------------------------------- */
 
-static int group_ok(const pimparse_state *st, const pimparse_addr *g)
+static int group_ok(const pimparse_state *st, uint8_t family, const uint8_t *g)
 {
-    if (!pp_addr_is_multicast(g) || pp_addr_is_link_local_group(g))
+    if (!pp_is_multicast(family, g) || pp_is_link_local_group(family, g))
         return 0;
-    if ((st->set.policy & PIMPARSE_POLICY_SSM_ONLY) && !pp_addr_is_ssm(g))
+    if ((st->set.policy & PIMPARSE_POLICY_SSM_ONLY) && !pp_is_ssm(family, g))
         return 0;
     return 1;
 }
 
-static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pimparse_addr *from,
-                      uint16_t holdtime, uint64_t now)
+/* An (S,G) Join: s and g are the addresses' bytes (in the message), h their hash_key(). */
+static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const uint8_t *g,
+                      uint32_t h, const pimparse_addr *from, uint16_t holdtime, uint64_t now)
 {
     /* §4.5.3: Expiry Timer = max(ET, holdtime); 0xFFFF never times out (§4.9.5). */
     uint64_t et = holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(holdtime);
-    uint8_t fam = je->source.family;
-    uint32_t h = hash_key(st->set.hash_seed, fam, je->source.bytes, je->group.bytes);
-    uint32_t slot = find_slot(st, fam, je->source.bytes, je->group.bytes, h);
+    uint32_t slot = find_slot(st, fam, s, g, h);
     uint32_t idx = slot == NIL ? NIL : st->slots[slot].idx;
     if (idx == NIL) {
         /* A holdtime of 0 would expire at once: the net effect is no state. */
         if (holdtime == 0)
             return 0;
-        int r = insert(st, fam, je->source.bytes, je->group.bytes, h, slot, &idx);
+        int r = insert(st, fam, s, g, h, slot, &idx);
         if (r < 0)
             return r;
         sg_at(st, idx)->expiry = et;
@@ -847,12 +847,11 @@ static int apply_join(pimparse_state *st, const pimparse_jp_entry *je, const pim
     return schedule(st, idx);
 }
 
-static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pimparse_addr *from,
-                       uint64_t now)
+/* An (S,G) Prune, with the arguments of apply_join(). */
+static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const uint8_t *g,
+                       uint32_t h, const pimparse_addr *from, uint64_t now)
 {
-    uint8_t fam = je->source.family;
-    uint32_t h = hash_key(st->set.hash_seed, fam, je->source.bytes, je->group.bytes);
-    uint32_t idx = find(st, fam, je->source.bytes, je->group.bytes, h);
+    uint32_t idx = find(st, fam, s, g, h);
     if (idx == NIL)
         return 0;
     struct sg *e = sg_at(st, idx);
@@ -877,17 +876,27 @@ static int apply_prune(pimparse_state *st, const pimparse_jp_entry *je, const pi
         return 0;
     }
     /* The addresses are taken before removal releases an IPv6 key. */
-    pimparse_addr s, g;
-    entry_addrs(st, e, &s, &g);
+    pimparse_addr sa, ga;
+    entry_addrs(st, e, &sa, &ga);
     remove_entry(st, idx);
-    emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, now, &s, &g, from, 0);
+    emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, now, &sa, &ga, from, 0);
     return 0;
 }
 
-static int process_jp(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+/* ah, when not NULL, holds the message already decoded and the hashes of its first
+ * (S,G) entries (pp_state_decode_ahead). */
+static int process_jp(pimparse_state *st, const pimparse_packet *pkt, const struct pp_ahead *ah,
+                      uint64_t now)
 {
     pimparse_jp jp;
-    int r = pimparse_jp_decode(pkt, &jp);
+    int r;
+    if (ah && ah->jp_rc != PP_AHEAD_NO_JP) {
+        r = ah->jp_rc;
+        if (r == 0)
+            jp = ah->jp;
+    } else {
+        r = pimparse_jp_decode(pkt, &jp);
+    }
     if (r < 0)
         return r;
     st->stats.join_prunes++;
@@ -899,50 +908,70 @@ static int process_jp(pimparse_state *st, const pimparse_packet *pkt, uint64_t n
         st->stats.from_non_neighbor++;
         return 0;
     }
-    unsigned full = jp.upstream_neighbor.family == PIMPARSE_AF_IPV6 ? 128 : 32;
-    pimparse_jp_entry e;
+    /* Walked in place rather than through pimparse_jp_next(): pimparse_jp_decode() has
+     * checked every count and every Encoded address's family, and addresses used where
+     * they lie are neither copied nor reloaded just after being stored piecewise. */
+    const uint8_t fam = jp.upstream_neighbor.family;
+    const size_t elen = 4 + (size_t)jp.it_alen; /* Encoded-Group and Encoded-Source */
+    const unsigned full = jp.it_alen * 8u;
+    const uint8_t *p = jp.it_pos;
+    unsigned nsg = 0; /* entries without W or R so far: the k-th has ah->hash[k], k < ah->n */
     int err = 0;
-    while (pimparse_jp_next(&jp, &e)) {
-        if (e.kind == PIMPARSE_ENTRY_STAR_G || e.kind == PIMPARSE_ENTRY_SG_RPT) {
-            if (e.kind == PIMPARSE_ENTRY_STAR_G)
-                st->stats.star_g++;
-            else
-                st->stats.sg_rpt++;
-            if (st->set.event) {
-                pimparse_event ev;
-                memset(&ev, 0, sizeof ev);
-                ev.type = PIMPARSE_EVENT_NOT_JOINED;
-                ev.time = now;
-                ev.source = e.source;
-                ev.group = e.group;
-                ev.neighbor = pkt->ip_src;
-                ev.holdtime = jp.holdtime;
-                ev.kind = e.kind;
-                ev.is_join = e.is_join;
-                emit(st, &ev);
-            }
-            continue;
-        }
+    for (unsigned gi = 0; gi < jp.num_groups; gi++) {
+        const uint8_t *gh = p; /* family, encoding, flags, mask length, address */
+        const uint8_t *g = gh + 4;
+        unsigned nj = pp_get16(gh + elen), total = nj + pp_get16(gh + elen + 2);
+        const uint8_t *src = gh + elen + 4;
+        p = src + (size_t)total * elen;
         /* Bidir groups (RFC 5015) and non-host masks are not SSM channels. */
-        if (e.group_mask_len != full || (e.group_flags & PIMPARSE_GROUP_B) ||
-            !group_ok(st, &e.group)) {
-            st->stats.rejected_group++;
-            continue;
+        int gok = gh[3] == full && !(gh[2] & PIMPARSE_GROUP_B) && group_ok(st, fam, g);
+        for (unsigned i = 0; i < total; i++, src += elen) {
+            /* §4.9.5.1: W and R select (S,G), (*,G) or (S,G,rpt); W without R is invalid. */
+            unsigned wr = src[2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R);
+            if (wr == (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R) || wr == PIMPARSE_SOURCE_R) {
+                uint8_t kind = wr == PIMPARSE_SOURCE_R ? PIMPARSE_ENTRY_SG_RPT
+                                                       : PIMPARSE_ENTRY_STAR_G;
+                if (kind == PIMPARSE_ENTRY_STAR_G)
+                    st->stats.star_g++;
+                else
+                    st->stats.sg_rpt++;
+                if (st->set.event) {
+                    pimparse_event ev;
+                    memset(&ev, 0, sizeof ev);
+                    ev.type = PIMPARSE_EVENT_NOT_JOINED;
+                    ev.time = now;
+                    ev.source.family = ev.group.family = fam;
+                    memcpy(ev.source.bytes, src + 4, jp.it_alen);
+                    memcpy(ev.group.bytes, g, jp.it_alen);
+                    ev.neighbor = pkt->ip_src;
+                    ev.holdtime = jp.holdtime;
+                    ev.kind = kind;
+                    ev.is_join = i < nj;
+                    emit(st, &ev);
+                }
+                continue;
+            }
+            unsigned k = wr == 0 ? nsg++ : UINT_MAX;
+            if (!gok) {
+                st->stats.rejected_group++;
+                continue;
+            }
+            if (wr != 0 || src[3] != full || !pp_is_unicast(fam, src + 4)) {
+                st->stats.rejected_source++;
+                continue;
+            }
+            uint32_t h = ah && k < ah->n ? ah->hash[k]
+                                         : hash_key(st->set.hash_seed, fam, src + 4, g);
+            if (i < nj) {
+                st->stats.sg_joins++;
+                r = apply_join(st, fam, src + 4, g, h, &pkt->ip_src, jp.holdtime, now);
+            } else {
+                st->stats.sg_prunes++;
+                r = apply_prune(st, fam, src + 4, g, h, &pkt->ip_src, now);
+            }
+            if (r < 0 && !err)
+                err = r;
         }
-        if (e.kind != PIMPARSE_ENTRY_SG || e.source_mask_len != full ||
-            !pp_addr_is_unicast(&e.source)) {
-            st->stats.rejected_source++;
-            continue;
-        }
-        if (e.is_join) {
-            st->stats.sg_joins++;
-            r = apply_join(st, &e, &pkt->ip_src, jp.holdtime, now);
-        } else {
-            st->stats.sg_prunes++;
-            r = apply_prune(st, &e, &pkt->ip_src, now);
-        }
-        if (r < 0 && !err)
-            err = r;
     }
     if (err)
         st_log(st, LOG_ERR, "join/prune not fully applied: %s", pimparse_strerror(err));
@@ -964,11 +993,12 @@ static void count_error(pimparse_state *st, int r)
     }
 }
 
-static int dispatch(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
+static int dispatch(pimparse_state *st, const pimparse_packet *pkt, const struct pp_ahead *ah,
+                    uint64_t now)
 {
     int r;
     if (pkt->pim_type == PIMPARSE_TYPE_JOIN_PRUNE) {
-        r = process_jp(st, pkt, now);
+        r = process_jp(st, pkt, ah, now);
     } else if (pkt->pim_type == PIMPARSE_TYPE_HELLO) {
         r = process_hello(st, pkt, now);
     } else {
@@ -985,7 +1015,7 @@ static int dispatch(pimparse_state *st, const pimparse_packet *pkt, uint64_t now
 }
 
 static int process_decoded(pimparse_state *st, int decode_rc, const pimparse_packet *pkt,
-                           size_t len, uint64_t now)
+                           const struct pp_ahead *ah, size_t len, uint64_t now)
 {
     st->stats.frames++;
     pimparse_state_handle_expiry(st, now);
@@ -996,7 +1026,7 @@ static int process_decoded(pimparse_state *st, int decode_rc, const pimparse_pac
                    pimparse_strerror(decode_rc));
         return decode_rc;
     }
-    return dispatch(st, pkt, now);
+    return dispatch(st, pkt, ah, now);
 }
 
 int pimparse_state_process_frame(pimparse_state *st, int linktype, const uint8_t *frame,
@@ -1007,7 +1037,7 @@ int pimparse_state_process_frame(pimparse_state *st, int linktype, const uint8_t
     /* Decoding is pure: doing it before the due timers run changes nothing. */
     pimparse_packet pkt;
     int r = pimparse_frame_decode(linktype, frame, len, &pkt);
-    return process_decoded(st, r, &pkt, len, now);
+    return process_decoded(st, r, &pkt, NULL, len, now);
 }
 
 /* ---- batched input ---------------------------------------------------------------- */
@@ -1021,32 +1051,29 @@ int pp_state_decode_ahead(pimparse_state *st, int linktype, const uint8_t *frame
                           pimparse_packet *pkt, struct pp_ahead *ah)
 {
     ah->n = 0;
+    ah->jp_rc = PP_AHEAD_NO_JP;
     int r = pimparse_frame_decode(linktype, frame, len, pkt);
     if (r < 0 || pkt->pim_type != PIMPARSE_TYPE_JOIN_PRUNE)
         return r;
-    /* A quick walk over the first sources, bounds-checked but not validated: the message
-     * is validated when it is processed, and a hint computed from a bad one does no harm.
-     * Addresses are hashed in place (hash_key reads 4 bytes of an IPv4 address). */
-    const uint8_t *m = pkt->pim;
-    size_t mlen = pkt->pim_len;
-    uint8_t fam = pkt->ip_src.family;
-    size_t alen = fam == PIMPARSE_AF_IPV6 ? 16 : 4, elen = 4 + alen;
-    size_t off = 4 + (2 + alen) + 4;
-    if (mlen < off)
+    /* The message is validated here, once (process_jp() takes the result), and then
+     * walked in place for the hashes: after validation every Encoded address has the
+     * message's family and every count fits, so the k-th entry without W or R found here
+     * is the k-th (S,G) entry pimparse_jp_next() gives process_jp(), which reuses the
+     * hash.  Hashing the packet bytes in place also avoids reloading the entry's address
+     * just after pimparse_jp_next() stored it piecewise. */
+    ah->jp_rc = pimparse_jp_decode(pkt, &ah->jp);
+    if (ah->jp_rc < 0)
         return r;
-    unsigned ngroups = m[off - 3];
+    const uint8_t *p = ah->jp.it_pos;
+    size_t elen = 4 + (size_t)ah->jp.it_alen;
+    uint8_t fam = ah->jp.upstream_neighbor.family;
     uint32_t mask = st->nslots - 1;
-    for (unsigned gi = 0; gi < ngroups && ah->n < PP_AHEAD_MAX; gi++) {
-        if (mlen - off < elen + 4)
-            break;
-        const uint8_t *g = m + off + 4;
-        size_t nsrc = (size_t)pp_get16(m + off + elen) + pp_get16(m + off + elen + 2);
-        off += elen + 4;
-        for (size_t i = 0; i < nsrc && ah->n < PP_AHEAD_MAX; i++) {
-            if (mlen - off < elen)
-                return r;
-            const uint8_t *src = m + off;
-            off += elen;
+    for (unsigned gi = 0; gi < ah->jp.num_groups && ah->n < PP_AHEAD_MAX; gi++) {
+        const uint8_t *g = p + 4;
+        size_t nsrc = (size_t)pp_get16(p + elen) + pp_get16(p + elen + 2);
+        const uint8_t *src = p + elen + 4;
+        p = src + nsrc * elen;
+        for (size_t i = 0; i < nsrc && ah->n < PP_AHEAD_MAX; i++, src += elen) {
             if (src[2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R))
                 continue;
             uint32_t h = hash_key(st->set.hash_seed, fam, src + 4, g);
@@ -1081,9 +1108,9 @@ int pp_state_prefetch_pays(const pimparse_state *st)
 }
 
 int pp_state_process_decoded(pimparse_state *st, int decode_rc, const pimparse_packet *pkt,
-                             size_t len, uint64_t now)
+                             const struct pp_ahead *ah, size_t len, uint64_t now)
 {
-    return process_decoded(st, decode_rc, pkt, len, now);
+    return process_decoded(st, decode_rc, pkt, ah, len, now);
 }
 
 int pimparse_state_process_packet(pimparse_state *st, const pimparse_packet *pkt, uint64_t now)
@@ -1092,7 +1119,7 @@ int pimparse_state_process_packet(pimparse_state *st, const pimparse_packet *pkt
         return PIMPARSE_ERR_INVALID;
     st->stats.frames++;
     pimparse_state_handle_expiry(st, now);
-    return dispatch(st, pkt, now);
+    return dispatch(st, pkt, NULL, now);
 }
 
 int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *source,
@@ -1101,7 +1128,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     if (!st || !source || !group || source->family != group->family ||
         (source->family != PIMPARSE_AF_IPV4 && source->family != PIMPARSE_AF_IPV6))
         return PIMPARSE_ERR_INVALID;
-    if (!group_ok(st, group) || !pp_addr_is_unicast(source))
+    if (!group_ok(st, group->family, group->bytes) || !pp_addr_is_unicast(source))
         return PIMPARSE_ERR_INVALID;
     pimparse_addr s = *source, g = *group;
     if (s.family == PIMPARSE_AF_IPV4) {

@@ -143,49 +143,6 @@ uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len)
     return (uint32_t)acc;
 }
 
-int pp_addr_is_multicast(const pimparse_addr *a)
-{
-    if (a->family == PIMPARSE_AF_IPV4)
-        return (a->bytes[0] & 0xf0) == 0xe0;
-    if (a->family == PIMPARSE_AF_IPV6)
-        return a->bytes[0] == 0xff;
-    return 0;
-}
-
-int pp_addr_is_link_local_group(const pimparse_addr *a)
-{
-    /* 224.0.0.0/24 is never forwarded (RFC 5771 §4); IPv6 scopes 0 (reserved),
-     * 1 (interface-local) and 2 (link-local) never leave the link (RFC 4291 §2.7). */
-    if (a->family == PIMPARSE_AF_IPV4)
-        return a->bytes[0] == 224 && a->bytes[1] == 0 && a->bytes[2] == 0;
-    if (a->family == PIMPARSE_AF_IPV6)
-        return a->bytes[0] == 0xff && (a->bytes[1] & 0x0f) <= 2;
-    return 0;
-}
-
-int pp_addr_is_ssm(const pimparse_addr *a)
-{
-    /* RFC 4607 §1: 232/8 and FF3x::/32. */
-    if (a->family == PIMPARSE_AF_IPV4)
-        return a->bytes[0] == 232;
-    if (a->family == PIMPARSE_AF_IPV6)
-        return a->bytes[0] == 0xff && (a->bytes[1] & 0xf0) == 0x30 && a->bytes[2] == 0 &&
-               a->bytes[3] == 0;
-    return 0;
-}
-
-int pp_addr_is_unicast(const pimparse_addr *a)
-{
-    static const uint8_t zero[16];
-    if (a->family == PIMPARSE_AF_IPV4)
-        return !pp_addr_is_multicast(a) && memcmp(a->bytes, zero, 4) != 0 &&
-               !(a->bytes[0] == 255 && a->bytes[1] == 255 && a->bytes[2] == 255 &&
-                 a->bytes[3] == 255);
-    if (a->family == PIMPARSE_AF_IPV6)
-        return !pp_addr_is_multicast(a) && memcmp(a->bytes, zero, 16) != 0;
-    return 0;
-}
-
 int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimparse_addr *out)
 {
     /* RFC 7761 §4.9.1 Encoded-Unicast: Addr Family, Encoding Type, address. */

@@ -152,6 +152,52 @@ static size_t hello_frame(uint8_t *f, const char *from, uint32_t genid)
     return ppb_link(f, 600, 1, 0, ip, il);
 }
 
+/* A Join/Prune of several groups where entries that count as (S,G)s for the replay's
+ * look-ahead hashes come after entries that do not: a rejected group (link-local, short
+ * mask, Bidir) with sources, (*,G) and (S,G,rpt) entries, a W-only entry, a source with
+ * a short mask, then joins and prunes of (S,G)s also joined by the single-entry frames,
+ * so a hash reused for the wrong entry would show as a second JOIN of one (S,G). */
+static size_t multi_group_frame(uint8_t *fr, size_t size, uint32_t what)
+{
+    char s[4][32];
+    for (int i = 0; i < 4; i++) {
+        uint32_t c = rnd() % 300;
+        c -= c % 3 == 0; /* the IPv4 (S,G)s of write_mixed_capture */
+        if (c % 3 == 0)
+            c++;
+        snprintf(s[i], sizeof s[i], "10.1.%u.%u", c / 250, c % 250 + 1);
+    }
+    const struct ppb_source bad[] = {
+        {s[0], PIMPARSE_SOURCE_S, 0},
+        {s[1], PIMPARSE_SOURCE_S, 0},
+    };
+    const struct ppb_source mixed[] = {
+        {"10.9.9.9", PIMPARSE_SOURCE_S | PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R, 0},
+        {s[2], PIMPARSE_SOURCE_S | PIMPARSE_SOURCE_R, 0},
+        {s[3], PIMPARSE_SOURCE_S | PIMPARSE_SOURCE_W, 0},
+        {s[0], PIMPARSE_SOURCE_S, 24},
+        {s[1], PIMPARSE_SOURCE_S, 0},
+        {s[2], PIMPARSE_SOURCE_S, 0},
+    };
+    const struct ppb_source good[] = {
+        {s[3], PIMPARSE_SOURCE_S, 0},
+        {s[0], PIMPARSE_SOURCE_S, 0},
+    };
+    char g1[32], g2[32];
+    snprintf(g1, sizeof g1, "232.1.1.%u", what % 5 + 1);
+    snprintf(g2, sizeof g2, "232.1.1.%u", (what + 2) % 5 + 1);
+    const struct ppb_group gr[] = {
+        {what % 3 == 0 ? "224.0.0.22" : "232.1.1.1", what % 3 == 2 ? PIMPARSE_GROUP_B : 0,
+         what % 3 == 1 ? 24 : 0, bad, 2, NULL, 0},
+        {g1, 0, 0, mixed, 5, mixed + 5, 1},
+        {g2, 0, 0, good, what % 2 ? 2 : 1, good + 1, what % 2 ? 0 : 1},
+    };
+    uint8_t m[512], ip[600];
+    size_t ml = ppb_jp(m, sizeof m, "10.2.0.2", (uint16_t)(20 + what), gr, 3);
+    size_t il = ppb_ip(ip, sizeof ip, "10.2.0.1", "224.0.0.13", 103, m, ml, 0);
+    return ppb_link(fr, size, 1, 0, ip, il);
+}
+
 /* A capture of joins and prunes over a few hundred (S,G)s of both families with short
  * holdtimes (so entries expire and indexes are reused), Hellos from two neighbors (so
  * Prunes go pending and Joins override them), junk frames, and frames larger than the
@@ -187,6 +233,8 @@ static char *write_mixed_capture(size_t nframes, size_t *nrecords)
             uint8_t junk[7] = {1, 2, 3, 4, 5, 6, 7};
             ppb_pcap_record(f, ts, junk, sizeof junk);
             continue;
+        } else if (what < 20) {
+            n = multi_group_frame(fr, sizeof fr, what);
         } else {
             char s[64], g[64];
             uint32_t c = rnd() % 300;
