@@ -43,10 +43,13 @@ PIMPARSE_HIDDEN void *pp_malloc(size_t size);
 PIMPARSE_HIDDEN void *pp_calloc(size_t n, size_t size);
 PIMPARSE_HIDDEN void *pp_realloc(void *p, size_t size);
 PIMPARSE_HIDDEN void pp_free(void *p);
-/* For the (S,G) tables: large blocks are huge-page aligned and hinted (pimparse-alloc.c).
- * pp_realloc_table copies old_size bytes into the new block; free with pp_free. */
+/* For the (S,G) tables (pimparse-alloc.c): zero-filled; large ones are mapped huge-page
+ * aligned and hinted.  pp_realloc_table keeps the first old_size bytes and zero-fills the
+ * rest (a large table moves without copying); on failure the old block is unchanged.
+ * Free with pp_free_table and the table's current size. */
 PIMPARSE_HIDDEN void *pp_malloc_table(size_t size);
 PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t size);
+PIMPARSE_HIDDEN void pp_free_table(void *p, size_t size);
 /* Test hook: the n-th allocation from now (1-based) and every later one fail; 0 turns
  * failure injection off.  Returns the number of allocations made since the last call. */
 PIMPARSE_HIDDEN unsigned long pp_alloc_fail_at(unsigned long n);
@@ -154,5 +157,10 @@ PIMPARSE_HIDDEN int pp_state_process_decoded(pimparse_state *st, int decode_rc,
                                              const pimparse_packet *pkt,
                                              const struct pp_ahead *ah, size_t len,
                                              uint64_t now);
+
+/* Test hooks: the hash of an (S,G) (as the table computes it) and the slot count. */
+PIMPARSE_HIDDEN uint32_t pp_state_hash(const pimparse_state *st, const pimparse_addr *source,
+                                       const pimparse_addr *group);
+PIMPARSE_HIDDEN uint32_t pp_state_slots(const pimparse_state *st);
 
 #endif

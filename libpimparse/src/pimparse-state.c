@@ -44,8 +44,13 @@ struct key6 {
 
 struct slot {
     uint32_t hash;
-    uint32_t idx; /* NIL = empty */
+    uint32_t ref; /* the entry's index + 1; 0 = empty, so a fresh (zero) table is empty */
 };
+
+static inline uint32_t slot_idx(const struct slot *sl)
+{
+    return sl->ref - 1; /* NIL for an empty slot */
+}
 
 /* 12 bytes, not 16: the key is kept as two halves so that the array needs no padding. */
 struct heap_item {
@@ -96,6 +101,12 @@ struct pimparse_state {
     size_t n_locals, cap_locals;
     pimparse_stats stats;
 };
+
+/* The number of entries segment k holds. */
+static size_t seg_entries(unsigned k)
+{
+    return (size_t)1 << (k == 0 ? SEG0_SHIFT : SEG0_SHIFT - 1 + k);
+}
 
 static inline struct sg *sg_at(const pimparse_state *st, uint32_t idx)
 {
@@ -156,7 +167,6 @@ int pimparse_state_new(const pimparse_settings *settings, pimparse_state **out)
         pp_free(st);
         return PIMPARSE_ERR_NOMEM;
     }
-    memset(st->slots, 0xff, st->nslots * sizeof *st->slots);
     *out = st;
     return 0;
 }
@@ -166,10 +176,10 @@ void pimparse_state_free(pimparse_state *st)
     if (!st)
         return;
     for (unsigned k = 0; k < st->n_segs; k++)
-        pp_free(st->seg[k]);
-    pp_free(st->slots);
-    pp_free(st->heap);
-    pp_free(st->key6);
+        pp_free_table(st->seg[k], seg_entries(k) * sizeof(struct sg));
+    pp_free_table(st->slots, (size_t)st->nslots * sizeof *st->slots);
+    pp_free_table(st->heap, (size_t)st->heap_cap * sizeof *st->heap);
+    pp_free_table(st->key6, (size_t)st->key6_cap * sizeof *st->key6);
     pp_free(st->nbrs);
     pp_free(st->locals);
     pp_free(st);
@@ -334,10 +344,10 @@ static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_
     /* Bounded: the table is at most half full, so an empty slot ends every probe. */
     for (uint32_t i = h & mask, n = 0; n < st->nslots; i = (i + 1) & mask, n++) {
         const struct slot *sl = &st->slots[i];
-        if (sl->idx == NIL)
+        if (!sl->ref)
             return i;
         if (sl->hash == h) {
-            if (key_equal(st, sg_at(st, sl->idx), family, s, g))
+            if (key_equal(st, sg_at(st, slot_idx(sl)), family, s, g))
                 return i;
         }
     }
@@ -348,30 +358,67 @@ static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s,
                      uint32_t h)
 {
     uint32_t i = find_slot(st, family, s, g, h);
-    return i == NIL ? NIL : st->slots[i].idx;
+    return i == NIL ? NIL : slot_idx(&st->slots[i]);
+}
+
+/* Doubles the slot table where it lies (pp_realloc_table moves a large table's pages,
+ * it never copies them), rehashing in place: only the new half is fresh memory, and the
+ * pass reads the table in order and writes near the same two positions (p and p + n).
+ *
+ * Linear probing makes in-place safe when every entry is moved in table order from the
+ * start of its cluster: an entry at p has its home h <= p, its new home is h or h + n,
+ * and the probe from there crosses only entries already moved (or slot p, now empty)
+ * - never an entry that will move later and leave a hole in the probe path.  The cluster
+ * at slot 0 may have wrapped round from the end (its homes are near n), so its entries
+ * are set aside first and inserted last, when nothing is left to move. */
+#define WRAP_STACK 64
+
+static void slot_place(struct slot *t, uint32_t mask, struct slot sl)
+{
+    uint32_t j = sl.hash & mask;
+    while (t[j].ref) /* bounded: the doubled table is at most a quarter full */
+        j = (j + 1) & mask;
+    t[j] = sl;
 }
 
 static int grow_slots(pimparse_state *st)
 {
-    if (st->nslots >= (UINT32_C(1) << 31))
+    uint32_t n = st->nslots;
+    if (n >= (UINT32_C(1) << 31))
         return PIMPARSE_ERR_NOMEM;
-    uint32_t nb = st->nslots * 2, mask = nb - 1;
-    struct slot *b = pp_malloc_table((size_t)nb * sizeof *b);
-    if (!b)
-        return PIMPARSE_ERR_NOMEM;
-    memset(b, 0xff, (size_t)nb * sizeof *b);
-    for (uint32_t i = 0; i < st->nslots; i++) {
-        struct slot sl = st->slots[i];
-        if (sl.idx == NIL)
-            continue;
-        uint32_t j = sl.hash & mask;
-        while (b[j].idx != NIL)
-            j = (j + 1) & mask;
-        b[j] = sl;
+    uint32_t e = 0;
+    while (st->slots[e].ref) /* ends: the table is at most half full */
+        e++;
+    struct slot stack[WRAP_STACK], *wrapped = stack;
+    if (e > WRAP_STACK) {
+        wrapped = pp_malloc((size_t)e * sizeof *wrapped);
+        if (!wrapped)
+            return PIMPARSE_ERR_NOMEM;
     }
-    pp_free(st->slots);
-    st->slots = b;
-    st->nslots = nb;
+    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)2 * n * sizeof *t);
+    if (!t) {
+        if (wrapped != stack)
+            pp_free(wrapped);
+        return PIMPARSE_ERR_NOMEM;
+    }
+    uint32_t mask = 2 * n - 1;
+    for (uint32_t i = 0; i < e; i++) {
+        wrapped[i] = t[i];
+        t[i].ref = 0;
+    }
+    for (uint32_t p = e; p < n; p++) {
+        struct slot sl = t[p];
+        if (!sl.ref)
+            continue;
+        t[p].ref = 0;
+        slot_place(t, mask, sl);
+    }
+    for (uint32_t i = 0; i < e; i++)
+        slot_place(t, mask, wrapped[i]);
+    if (wrapped != stack)
+        pp_free(wrapped);
+    st->slots = t;
+    st->nslots = 2 * n;
     return 0;
 }
 
@@ -382,7 +429,7 @@ static void slot_delete(pimparse_state *st, uint32_t i)
     uint32_t j = i;
     for (uint32_t n = 0; n < st->nslots; n++) {
         j = (j + 1) & mask;
-        if (st->slots[j].idx == NIL)
+        if (!st->slots[j].ref)
             break;
         uint32_t home = st->slots[j].hash & mask;
         /* Leave slot j where it is when its home lies cyclically in (i, j]. */
@@ -391,7 +438,7 @@ static void slot_delete(pimparse_state *st, uint32_t i)
         st->slots[i] = st->slots[j];
         i = j;
     }
-    st->slots[i].idx = NIL;
+    st->slots[i].ref = 0;
 }
 
 /* ---- heap ------------------------------------------------------------------------- */
@@ -574,7 +621,7 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
                     key6_release(st, (uint32_t)key);
                 return PIMPARSE_ERR_NOMEM;
             }
-            uint32_t size = st->n_segs ? st->sg_cap : UINT32_C(1) << SEG0_SHIFT;
+            uint32_t size = (uint32_t)seg_entries(st->n_segs);
             struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
             if (!n) {
                 if (family != PIMPARSE_AF_IPV4)
@@ -592,7 +639,7 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     e->expiry = PIMPARSE_NEVER;
     e->pp = PIMPARSE_NEVER;
     e->heap_pos = NIL;
-    st->slots[slot] = (struct slot){h, idx};
+    st->slots[slot] = (struct slot){h, idx + 1};
     st->count++;
     *out = idx;
     return 0;
@@ -604,7 +651,7 @@ static void remove_entry(pimparse_state *st, uint32_t idx)
     uint8_t s[16], g[16];
     key_bytes(st, e, s, g);
     uint32_t slot = find_slot(st, e->family, s, g, hash_key(st->set.hash_seed, e->family, s, g));
-    if (slot != NIL && st->slots[slot].idx == idx)
+    if (slot != NIL && slot_idx(&st->slots[slot]) == idx)
         slot_delete(st, slot);
     if (e->heap_pos != NIL)
         heap_remove(st, e->heap_pos);
@@ -819,7 +866,7 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
     /* §4.5.3: Expiry Timer = max(ET, holdtime); 0xFFFF never times out (§4.9.5). */
     uint64_t et = holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(holdtime);
     uint32_t slot = find_slot(st, fam, s, g, h);
-    uint32_t idx = slot == NIL ? NIL : st->slots[slot].idx;
+    uint32_t idx = slot == NIL ? NIL : slot_idx(&st->slots[slot]);
     if (idx == NIL) {
         /* A holdtime of 0 would expire at once: the net effect is no state. */
         if (holdtime == 0)
@@ -1089,10 +1136,10 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     uint32_t mask = st->nslots - 1;
     for (unsigned i = 0; i < ah->n; i++) {
         const struct slot *sl = &st->slots[ah->hash[i] & mask];
-        if (sl->idx != NIL && sl->hash == ah->hash[i]) {
+        if (sl->ref && sl->hash == ah->hash[i]) {
             /* Entries in the small first segments are only 16-byte aligned and may
              * straddle two cache lines. */
-            const struct sg *e = sg_at(st, sl->idx);
+            const struct sg *e = sg_at(st, slot_idx(sl));
             __builtin_prefetch(e);
             __builtin_prefetch((const uint8_t *)e + sizeof *e - 1);
         }
@@ -1137,7 +1184,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     }
     uint32_t h = hash_key(st->set.hash_seed, s.family, s.bytes, g.bytes);
     uint32_t slot = find_slot(st, s.family, s.bytes, g.bytes, h);
-    if (slot != NIL && st->slots[slot].idx != NIL)
+    if (slot != NIL && st->slots[slot].ref)
         return 0;
     uint32_t idx;
     int r = insert(st, s.family, s.bytes, g.bytes, h, slot, &idx);
@@ -1258,6 +1305,17 @@ size_t pimparse_state_foreach(const pimparse_state *st,
             break;
     }
     return n;
+}
+
+uint32_t pp_state_hash(const pimparse_state *st, const pimparse_addr *source,
+                       const pimparse_addr *group)
+{
+    return hash_key(st->set.hash_seed, source->family, source->bytes, group->bytes);
+}
+
+uint32_t pp_state_slots(const pimparse_state *st)
+{
+    return st->nslots;
 }
 
 void pimparse_state_get_stats(const pimparse_state *st, pimparse_stats *out)

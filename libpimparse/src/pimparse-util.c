@@ -86,15 +86,18 @@ bool pimparse_addr_equal(const pimparse_addr *a, const pimparse_addr *b)
 uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
 {
     /* RFC 1071 §2(B): the one's complement sum does not depend on byte order, so the
-     * words are summed as the host loads them (8 bytes at a time, as two 32-bit halves
-     * into 64 bits) and the folded 16-bit result is put into network order at the end. */
+     * words are summed as the host loads them, 8 bytes at a time with the end-around
+     * carry added back (§2(C)), and the folded 16-bit result is put into network order
+     * at the end. */
     uint64_t acc = 0;
     size_t i = 0;
     for (; i + 8 <= len; i += 8) {
         uint64_t v;
         memcpy(&v, data + i, 8);
-        acc += (v & 0xffffffffu) + (v >> 32);
+        acc += v;
+        acc += acc < v;
     }
+    acc = (acc & 0xffffffffu) + (acc >> 32); /* < 2^33 */
     if (i + 4 <= len) {
         uint32_t v;
         memcpy(&v, data + i, 4);
@@ -114,15 +117,15 @@ uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
         memcpy(&v, pad, 2);
         acc += v;
     }
-    while (acc >> 16)
-        acc = (acc & 0xffffu) + (acc >> 16);
+    /* Below 2^34: three folds bring it under 2^16. */
+    acc = (acc & 0xffffu) + (acc >> 16);
+    acc = (acc & 0xffffu) + (acc >> 16);
+    acc = (acc & 0xffffu) + (acc >> 16);
     uint16_t folded = (uint16_t)acc;
-    const uint8_t *fb = (const uint8_t *)&folded;
-    uint64_t be = (uint64_t)fb[0] << 8 | fb[1];
-    be += sum;
-    while (be >> 32)
-        be = (be & 0xffffffffu) + (be >> 32);
-    return (uint32_t)be;
+    uint8_t fb[2];
+    memcpy(fb, &folded, 2);
+    uint64_t be = (uint64_t)sum + ((unsigned)fb[0] << 8 | fb[1]);
+    return (uint32_t)((be & 0xffffffffu) + (be >> 32));
 }
 
 uint16_t pimparse_checksum(const uint8_t *data, size_t len, uint32_t initial)

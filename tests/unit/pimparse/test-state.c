@@ -899,9 +899,9 @@ static void test_many_entries(void **state)
     (void)state;
     struct rec r;
     pimparse_state *st = new_state(&r, PIMPARSE_POLICY_ANY_UPSTREAM, NULL);
-    pimparse_settings s;
-    (void)s;
-    const int N = 200000;
+    /* 600,000: past 2^19 entries, so the slot table (16 MiB) and the heap grow from one
+     * large (mapped) table to a larger one, moving pages rather than copying. */
+    const int N = 600000;
     for (int i = 0; i < N; i++) {
         pimparse_addr src = A("23.212.0.0"), grp = A("232.0.0.0");
         src.bytes[2] = (uint8_t)(i >> 8);
@@ -911,12 +911,83 @@ static void test_many_entries(void **state)
         assert_int_equal(pimparse_state_add_provisional(st, &src, &grp, T0 + (uint64_t)i), 1);
     }
     assert_int_equal(pimparse_state_count(st), (size_t)N);
+    for (int i = 0; i < N; i += 7) {
+        pimparse_addr src = A("23.212.0.0"), grp = A("232.0.0.0");
+        src.bytes[2] = (uint8_t)(i >> 8);
+        src.bytes[3] = (uint8_t)i;
+        grp.bytes[3] = (uint8_t)(i % 4);
+        grp.bytes[2] = (uint8_t)(i >> 16);
+        uint64_t et;
+        assert_int_equal(pimparse_state_lookup(st, &src, &grp, &et, NULL), 1);
+        assert_int_equal(et, T0 + (uint64_t)i);
+    }
     assert_int_equal(pimparse_state_get_expiry(st), T0);
     pimparse_state_handle_expiry(st, T0 + (uint64_t)N / 2 - 1);
     assert_int_equal(pimparse_state_count(st), (size_t)N / 2);
     assert_int_equal(pimparse_state_get_expiry(st), T0 + (uint64_t)N / 2);
     pimparse_state_handle_expiry(st, T0 + (uint64_t)N);
     assert_int_equal(pimparse_state_count(st), 0);
+    pimparse_state_free(st);
+}
+
+/* The slot table doubles in place (grow_slots): entries whose home is the last slot form
+ * a cluster that wraps round to slot 0, the case the in-place rehash sets aside first -
+ * on the stack up to 64 entries, in an allocation beyond.  Every entry must be found
+ * after each doubling, and a failed doubling must leave the table as it was. */
+static void test_slot_growth_wrapped_cluster(void **state)
+{
+    (void)state;
+    pimparse_settings set;
+    pimparse_settings_default(&set);
+    set.hash_seed = 0x5eed;
+    pimparse_state *st;
+    assert_int_equal(pimparse_state_new(&set, &st), 0);
+    assert_int_equal(pp_state_slots(st), 64);
+    /* 128 sources whose hash ends in eight one bits: their home is the last slot of the
+     * 64-, 128- and 256-slot tables alike. */
+    enum { NK = 128 };
+    pimparse_addr keys[NK + 1], grp = A("232.1.1.1");
+    unsigned nk = 0;
+    for (uint32_t i = 1; nk < NK; i++) {
+        pimparse_addr src = A("10.0.0.0");
+        src.bytes[1] = (uint8_t)(i >> 16);
+        src.bytes[2] = (uint8_t)(i >> 8);
+        src.bytes[3] = (uint8_t)i;
+        if ((pp_state_hash(st, &src, &grp) & 0xff) == 0xff)
+            keys[nk++] = src;
+        assert_true(i < 10000000);
+    }
+    keys[NK] = A("10.200.0.1"); /* the 129th: its insert doubles 256 slots to 512 */
+    for (unsigned i = 0; i < NK; i++) {
+        assert_int_equal(pimparse_state_add_provisional(st, &keys[i], &grp, T0 + i), 1);
+        for (unsigned j = 0; j <= i; j++)
+            assert_int_equal(pimparse_state_lookup(st, &keys[j], &grp, NULL, NULL), 1);
+    }
+    assert_int_equal(pp_state_slots(st), 256);
+    /* The wrapped cluster now fills slots 0..126, beyond the stack: its allocation, then
+     * the table's, fail in turn, and nothing changes. */
+    for (unsigned long n = 1; n <= 2; n++) {
+        pp_alloc_fail_at(n);
+        int r = pimparse_state_add_provisional(st, &keys[NK], &grp, T0 + NK);
+        pp_alloc_fail_at(0);
+        assert_int_equal(r, PIMPARSE_ERR_NOMEM);
+        assert_int_equal(pp_state_slots(st), 256);
+        assert_int_equal(pimparse_state_count(st), NK);
+        for (unsigned j = 0; j < NK; j++)
+            assert_int_equal(pimparse_state_lookup(st, &keys[j], &grp, NULL, NULL), 1);
+    }
+    assert_int_equal(pimparse_state_add_provisional(st, &keys[NK], &grp, T0 + NK), 1);
+    assert_int_equal(pp_state_slots(st), 512);
+    for (unsigned j = 0; j <= NK; j++) {
+        uint64_t et;
+        assert_int_equal(pimparse_state_lookup(st, &keys[j], &grp, &et, NULL), 1);
+        assert_int_equal(et, T0 + j);
+    }
+    /* Removal (backward shift) still finds the rest, in deadline order. */
+    pimparse_state_handle_expiry(st, T0 + NK / 2);
+    assert_int_equal(pimparse_state_count(st), NK / 2);
+    for (unsigned j = 0; j <= NK; j++)
+        assert_int_equal(pimparse_state_lookup(st, &keys[j], &grp, NULL, NULL), j > NK / 2);
     pimparse_state_free(st);
 }
 
@@ -939,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_many_entries),
         cmocka_unit_test(test_segments),
         cmocka_unit_test(test_alloc_failures_v6),
+        cmocka_unit_test(test_slot_growth_wrapped_cluster),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
