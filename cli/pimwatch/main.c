@@ -103,31 +103,13 @@ static void print_event(struct pw *pw, const char *what, const pimparse_event *e
     mc_out_record_end();
 }
 
-static void on_event(void *user, const pimparse_event *ev)
+/* The log line of an event; s and g receive the formatted source and group. */
+static void log_event(const pimparse_event *ev, char *s, char *g)
 {
-    struct pw *pw = user;
-    const char *what;
-    switch (ev->type) {
-    case PIMPARSE_EVENT_JOIN: what = "join"; pw->joins++; break;
-    case PIMPARSE_EVENT_PRUNE: what = "prune"; pw->prunes++; break;
-    case PIMPARSE_EVENT_EXPIRE: what = "expire"; pw->expiries++; break;
-    case PIMPARSE_EVENT_NOT_JOINED: what = NULL; break;
-    case PIMPARSE_EVENT_PRUNE_PENDING:
-    case PIMPARSE_EVENT_PRUNE_OVERRIDE: what = NULL; break;
-    default: return; /* neighbor changes are logged by the library */
-    }
-    /* Addresses are formatted only when something prints them: a replay of a million
-     * joins with -q must not pay for text nobody reads. */
-    int level = ev->type == PIMPARSE_EVENT_NOT_JOINED ? LOG_DEBUG : LOG_INFO;
-    bool text = mc_log_get_level() >= level || pw->fwd;
-    /* Only the first byte is cleared: `= ""` would zero all 192 bytes on every event. */
-    char s[64], g[64], n[64];
-    s[0] = g[0] = n[0] = '\0';
-    if (text) {
-        fmt_addr(&ev->source, s);
-        fmt_addr(&ev->group, g);
-        fmt_addr(&ev->neighbor, n);
-    }
+    char n[64];
+    fmt_addr(&ev->source, s);
+    fmt_addr(&ev->group, g);
+    fmt_addr(&ev->neighbor, n);
     switch (ev->type) {
     case PIMPARSE_EVENT_JOIN:
         mc_info("join %s,%s from %s (holdtime %u)", s, g, n, ev->holdtime);
@@ -142,16 +124,39 @@ static void on_event(void *user, const pimparse_event *ev)
         /* RFC 7761 §4.5.3: another downstream router may still override the Prune. */
         mc_info("prune %s,%s from %s pending for %llu ms (more than one neighbor)", s, g, n,
                 (unsigned long long)((ev->deadline - ev->time) / MC_NS_PER_MS));
-        return;
+        break;
     case PIMPARSE_EVENT_PRUNE_OVERRIDE:
         mc_info("prune of %s,%s overridden by a Join from %s", s, g, n);
-        return;
+        break;
     default:
         mc_debug("%s %s %s,%s from %s counted, not joined",
                  ev->kind == PIMPARSE_ENTRY_STAR_G ? "(*,G)" : "(S,G,rpt)",
                  ev->is_join ? "join" : "prune", s, g, n);
-        return;
+        break;
     }
+}
+
+static void on_event(void *user, const pimparse_event *ev)
+{
+    struct pw *pw = user;
+    const char *what;
+    switch (ev->type) {
+    case PIMPARSE_EVENT_JOIN: what = "join"; pw->joins++; break;
+    case PIMPARSE_EVENT_PRUNE: what = "prune"; pw->prunes++; break;
+    case PIMPARSE_EVENT_EXPIRE: what = "expire"; pw->expiries++; break;
+    case PIMPARSE_EVENT_NOT_JOINED:
+    case PIMPARSE_EVENT_PRUNE_PENDING:
+    case PIMPARSE_EVENT_PRUNE_OVERRIDE: what = NULL; break;
+    default: return; /* neighbor changes are logged by the library */
+    }
+    /* Addresses are formatted only when something prints them: a replay of a million
+     * joins with -q must not pay for text nobody reads. */
+    int level = ev->type == PIMPARSE_EVENT_NOT_JOINED ? LOG_DEBUG : LOG_INFO;
+    char s[64], g[64];
+    if (mc_log_get_level() >= level || pw->fwd)
+        log_event(ev, s, g);
+    if (!what)
+        return;
     pw->dirty = true;
     if (pw->fwd) {
         int r = ev->type == PIMPARSE_EVENT_JOIN ? pw_mfc_add(&pw->mfc, &ev->source, &ev->group)

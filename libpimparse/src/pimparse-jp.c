@@ -3,18 +3,15 @@
 
 #include "pimparse-internal.h"
 
-/* Checks an Encoded-Group or Encoded-Source header (§4.9.1) against the message family. */
-static int check_encoded(const uint8_t *p, uint8_t iana_af)
+/* The error for an Encoded-Unicast, -Group or -Source header (§4.9.1) whose first two
+ * bytes are not {the message's address family, encoding type 0}. */
+static int encoded_error(const uint8_t *p, uint8_t iana_af)
 {
-    if (p[0] != PP_IANA_AF_IPV4 && p[0] != PP_IANA_AF_IPV6)
-        return PIMPARSE_ERR_FAMILY;
     if (p[0] != iana_af)
         return PIMPARSE_ERR_FAMILY;
     /* Encoding type 1 (RFC 5384 Join Attributes) is only sent to neighbors that
      * advertised Hello option 26, which we never do. */
-    if (p[1] != 0)
-        return PIMPARSE_ERR_ENCODING;
-    return 0;
+    return PIMPARSE_ERR_ENCODING;
 }
 
 int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
@@ -27,48 +24,44 @@ int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
     size_t len = pkt->pim_len;
     size_t alen = pkt->ip_src.family == PIMPARSE_AF_IPV6 ? 16 : 4;
     uint8_t iana_af = alen == 16 ? PP_IANA_AF_IPV6 : PP_IANA_AF_IPV4;
+    /* Every Encoded address starts with {family, encoding type 0}: one 16-bit compare. */
+    uint16_t head = (uint16_t)(iana_af << 8);
     size_t ulen = 2 + alen;     /* Encoded-Unicast */
     size_t elen = 4 + alen;     /* Encoded-Group and Encoded-Source */
 
     if (len < 4 + ulen + 4)
         return PIMPARSE_ERR_TRUNCATED;
-    int r = check_encoded(m + 4, iana_af);
-    if (r < 0)
-        return r;
-    memset(jp, 0, sizeof *jp);
-    jp->upstream_neighbor.family = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
-    memcpy(jp->upstream_neighbor.bytes, m + 6, alen);
+    if (pp_get16(m + 4) != head)
+        return encoded_error(m + 4, iana_af);
     size_t off = 4 + ulen;
-    jp->num_groups = m[off + 1];          /* m[off] is reserved */
-    jp->holdtime = pp_get16(m + off + 2);
+    unsigned num_groups = m[off + 1]; /* m[off] is reserved */
+    uint16_t holdtime = pp_get16(m + off + 2);
     off += 4;
 
     /* Pre-pass (as pimd): every group header and source list must fit before anything
      * is used; one shortfall refuses the whole message. */
     const uint8_t *groups = m + off;
-    for (unsigned g = 0; g < jp->num_groups; g++) {
+    for (unsigned g = 0; g < num_groups; g++) {
         if (len - off < elen + 4)
             return PIMPARSE_ERR_TRUNCATED;
-        r = check_encoded(m + off, iana_af);
-        if (r < 0)
-            return r;
-        size_t nj = pp_get16(m + off + elen);
-        size_t np = pp_get16(m + off + elen + 2);
+        if (pp_get16(m + off) != head)
+            return encoded_error(m + off, iana_af);
+        size_t n = (size_t)pp_get16(m + off + elen) + pp_get16(m + off + elen + 2);
         off += elen + 4;
-        size_t n = nj + np; /* <= 131070, times 20 fits any size_t */
+        /* n <= 131070, times 20 fits any size_t */
         if ((len - off) / elen < n)
             return PIMPARSE_ERR_TRUNCATED;
-        for (size_t i = 0; i < n; i++) {
-            r = check_encoded(m + off, iana_af);
-            if (r < 0)
-                return r;
-            off += elen;
-        }
+        for (size_t i = 0; i < n; i++, off += elen)
+            if (pp_get16(m + off) != head)
+                return encoded_error(m + off, iana_af);
     }
+    memset(jp, 0, sizeof *jp);
+    jp->upstream_neighbor.family = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
+    memcpy(jp->upstream_neighbor.bytes, m + 6, alen);
+    jp->num_groups = (uint8_t)num_groups;
+    jp->holdtime = holdtime;
     jp->it_pos = groups;
     jp->it_end = m + off; /* bytes after the last group are ignored (as pimd, tcpdump) */
-    jp->it_group = 0;
-    jp->it_source = 0;
     jp->it_alen = (uint8_t)alen;
     return 0;
 }

@@ -535,9 +535,8 @@ static int timers_due(const pimparse_state *st, uint64_t now)
  * nothing needs the order until a timer may be due or the next deadline is asked for,
  * and a replay that only adds entries never pays for sifting (each sift-up reads a
  * parent far from the appended end). */
-static int schedule(pimparse_state *st, uint32_t idx)
+static int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
 {
-    struct sg *e = sg_at(st, idx);
     uint64_t d = deadline(e);
     if (e->heap_pos != NIL) {
         if (d < hkey(&st->heap[e->heap_pos])) {
@@ -670,6 +669,8 @@ static void entry_addrs(const pimparse_state *st, const struct sg *e, pimparse_a
     key_bytes(st, e, s->bytes, g->bytes);
 }
 
+static void handle_expiry(pimparse_state *st, uint64_t now);
+
 static void emit(const pimparse_state *st, const pimparse_event *ev)
 {
     if (st->set.event)
@@ -705,7 +706,15 @@ static void emit_sg(const pimparse_state *st, int type, uint64_t now, const stru
     memset(&ev, 0, sizeof ev);
     ev.type = type;
     ev.time = now;
-    entry_addrs(st, e, &ev.source, &ev.group);
+    if (e->family == PIMPARSE_AF_IPV4) {
+        /* The rest of both addresses is already zero. */
+        uint32_t a = (uint32_t)(e->key >> 32), b = (uint32_t)e->key;
+        ev.source.family = ev.group.family = PIMPARSE_AF_IPV4;
+        memcpy(ev.source.bytes, &a, 4);
+        memcpy(ev.group.bytes, &b, 4);
+    } else {
+        entry_addrs(st, e, &ev.source, &ev.group);
+    }
     if (from)
         ev.neighbor = *from;
     ev.holdtime = holdtime;
@@ -874,13 +883,14 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
         int r = insert(st, fam, s, g, h, slot, &idx);
         if (r < 0)
             return r;
-        sg_at(st, idx)->expiry = et;
-        r = schedule(st, idx);
+        struct sg *e = sg_at(st, idx);
+        e->expiry = et;
+        r = schedule(st, e, idx);
         if (r < 0) {
             remove_entry(st, idx);
             return r;
         }
-        emit_sg(st, PIMPARSE_EVENT_JOIN, now, sg_at(st, idx), from, holdtime);
+        emit_sg(st, PIMPARSE_EVENT_JOIN, now, e, from, holdtime);
         return 0;
     }
     struct sg *e = sg_at(st, idx);
@@ -891,7 +901,7 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
         e->pp = PIMPARSE_NEVER;
         emit_sg(st, PIMPARSE_EVENT_PRUNE_OVERRIDE, now, e, from, holdtime);
     }
-    return schedule(st, idx);
+    return schedule(st, e, idx);
 }
 
 /* An (S,G) Prune, with the arguments of apply_join(). */
@@ -907,7 +917,7 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
     if (st->n_nbrs > 1) {
         if (e->pp == PIMPARSE_NEVER) {
             e->pp = now + pimparse_state_override_interval(st);
-            int r = schedule(st, idx);
+            int r = schedule(st, sg_at(st, idx), idx);
             if (st->set.event) {
                 pimparse_event ev;
                 memset(&ev, 0, sizeof ev);
@@ -935,19 +945,19 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
 static int process_jp(pimparse_state *st, const pimparse_packet *pkt, const struct pp_ahead *ah,
                       uint64_t now)
 {
-    pimparse_jp jp;
+    pimparse_jp decoded;
+    const pimparse_jp *jp = &decoded;
     int r;
     if (ah && ah->jp_rc != PP_AHEAD_NO_JP) {
         r = ah->jp_rc;
-        if (r == 0)
-            jp = ah->jp;
+        jp = &ah->jp;
     } else {
-        r = pimparse_jp_decode(pkt, &jp);
+        r = pimparse_jp_decode(pkt, &decoded);
     }
     if (r < 0)
         return r;
     st->stats.join_prunes++;
-    if (!(st->set.policy & PIMPARSE_POLICY_ANY_UPSTREAM) && !is_local(st, &jp.upstream_neighbor)) {
+    if (!(st->set.policy & PIMPARSE_POLICY_ANY_UPSTREAM) && !is_local(st, &jp->upstream_neighbor)) {
         st->stats.foreign_upstream++;
         return 0;
     }
@@ -958,13 +968,13 @@ static int process_jp(pimparse_state *st, const pimparse_packet *pkt, const stru
     /* Walked in place rather than through pimparse_jp_next(): pimparse_jp_decode() has
      * checked every count and every Encoded address's family, and addresses used where
      * they lie are neither copied nor reloaded just after being stored piecewise. */
-    const uint8_t fam = jp.upstream_neighbor.family;
-    const size_t elen = 4 + (size_t)jp.it_alen; /* Encoded-Group and Encoded-Source */
-    const unsigned full = jp.it_alen * 8u;
-    const uint8_t *p = jp.it_pos;
+    const uint8_t fam = jp->upstream_neighbor.family;
+    const size_t elen = 4 + (size_t)jp->it_alen; /* Encoded-Group and Encoded-Source */
+    const unsigned full = jp->it_alen * 8u;
+    const uint8_t *p = jp->it_pos;
     unsigned nsg = 0; /* entries without W or R so far: the k-th has ah->hash[k], k < ah->n */
     int err = 0;
-    for (unsigned gi = 0; gi < jp.num_groups; gi++) {
+    for (unsigned gi = 0; gi < jp->num_groups; gi++) {
         const uint8_t *gh = p; /* family, encoding, flags, mask length, address */
         const uint8_t *g = gh + 4;
         unsigned nj = pp_get16(gh + elen), total = nj + pp_get16(gh + elen + 2);
@@ -988,10 +998,10 @@ static int process_jp(pimparse_state *st, const pimparse_packet *pkt, const stru
                     ev.type = PIMPARSE_EVENT_NOT_JOINED;
                     ev.time = now;
                     ev.source.family = ev.group.family = fam;
-                    memcpy(ev.source.bytes, src + 4, jp.it_alen);
-                    memcpy(ev.group.bytes, g, jp.it_alen);
+                    memcpy(ev.source.bytes, src + 4, jp->it_alen);
+                    memcpy(ev.group.bytes, g, jp->it_alen);
                     ev.neighbor = pkt->ip_src;
-                    ev.holdtime = jp.holdtime;
+                    ev.holdtime = jp->holdtime;
                     ev.kind = kind;
                     ev.is_join = i < nj;
                     emit(st, &ev);
@@ -1011,7 +1021,7 @@ static int process_jp(pimparse_state *st, const pimparse_packet *pkt, const stru
                                          : hash_key(st->set.hash_seed, fam, src + 4, g);
             if (i < nj) {
                 st->stats.sg_joins++;
-                r = apply_join(st, fam, src + 4, g, h, &pkt->ip_src, jp.holdtime, now);
+                r = apply_join(st, fam, src + 4, g, h, &pkt->ip_src, jp->holdtime, now);
             } else {
                 st->stats.sg_prunes++;
                 r = apply_prune(st, fam, src + 4, g, h, &pkt->ip_src, now);
@@ -1065,7 +1075,9 @@ static int process_decoded(pimparse_state *st, int decode_rc, const pimparse_pac
                            const struct pp_ahead *ah, size_t len, uint64_t now)
 {
     st->stats.frames++;
-    pimparse_state_handle_expiry(st, now);
+    /* Most frames find nothing due: the test is inline, the work is not. */
+    if (timers_due(st, now) || st->n_nbrs)
+        handle_expiry(st, now);
     if (decode_rc < 0) {
         count_error(st, decode_rc);
         if (decode_rc != PIMPARSE_ERR_NOT_PIM && decode_rc != PIMPARSE_ERR_NOT_IP)
@@ -1165,7 +1177,7 @@ int pimparse_state_process_packet(pimparse_state *st, const pimparse_packet *pkt
     if (!st || !pkt || !pkt->pim)
         return PIMPARSE_ERR_INVALID;
     st->stats.frames++;
-    pimparse_state_handle_expiry(st, now);
+    handle_expiry(st, now);
     return dispatch(st, pkt, NULL, now);
 }
 
@@ -1191,7 +1203,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     if (r < 0)
         return r;
     sg_at(st, idx)->expiry = expiry;
-    r = schedule(st, idx);
+    r = schedule(st, sg_at(st, idx), idx);
     if (r < 0) {
         remove_entry(st, idx);
         return r;
@@ -1214,8 +1226,12 @@ uint64_t pimparse_state_get_expiry(pimparse_state *st)
 
 void pimparse_state_handle_expiry(pimparse_state *st, uint64_t now)
 {
-    if (!st)
-        return;
+    if (st)
+        handle_expiry(st, now);
+}
+
+static void handle_expiry(pimparse_state *st, uint64_t now)
+{
     for (;;) {
         /* Keys never exceed the true deadlines, so a top key (and tail minimum) after now
          * means nothing is due: the common case costs two comparisons, stale keys are
