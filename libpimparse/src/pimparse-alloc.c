@@ -84,15 +84,17 @@ void *pp_malloc_table(size_t size)
     return p;
 }
 
-void *pp_realloc_table(void *p, size_t old_size, size_t size)
+void *pp_realloc_table(void *p, size_t old_size, size_t size, int zero)
 {
     if (!p)
         return pp_malloc_table(size);
     if (size <= old_size)
         return p;
     if (size < LARGE_TABLE) {
+        /* realloc moves a block past malloc's mmap threshold with mremap too: the new part
+         * is touched only when the caller wants it zeroed. */
         uint8_t *n = pp_realloc(p, size);
-        if (n)
+        if (n && zero)
             memset(n + old_size, 0, size - old_size);
         return n;
     }

@@ -44,11 +44,11 @@ PIMPARSE_HIDDEN void *pp_calloc(size_t n, size_t size);
 PIMPARSE_HIDDEN void *pp_realloc(void *p, size_t size);
 PIMPARSE_HIDDEN void pp_free(void *p);
 /* For the (S,G) tables (pimparse-alloc.c): zero-filled; large ones are mapped huge-page
- * aligned and hinted.  pp_realloc_table keeps the first old_size bytes and zero-fills the
- * rest (a large table moves without copying); on failure the old block is unchanged.
- * Free with pp_free_table and the table's current size. */
+ * aligned and hinted.  pp_realloc_table keeps the first old_size bytes (a large table
+ * moves without copying) and, when zero is set, zero-fills the rest; on failure the old
+ * block is unchanged.  Free with pp_free_table and the table's current size. */
 PIMPARSE_HIDDEN void *pp_malloc_table(size_t size);
-PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t size);
+PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t size, int zero);
 PIMPARSE_HIDDEN void pp_free_table(void *p, size_t size);
 /* Test hook: the n-th allocation from now (1-based) and every later one fail; 0 turns
  * failure injection off.  Returns the number of allocations made since the last call. */

@@ -6,8 +6,8 @@
  * by the hash slots and the heap.  An open-addressing hash table over every address bit
  * finds them (slots hold the 32-bit hash next to the index, so a probe touches an entry
  * only when the hashes match: a miss on a million-entry table costs one cache line), and
- * a binary min-heap of deadlines orders their timers (new timers wait in an unsorted tail
- * until the order is needed, see schedule).  Heap keys are lazy: a Join only ever moves
+ * a binary min-heap of deadlines orders their timers (new timers wait in an unsorted list
+ * of indexes, the tail, until the order is needed, see schedule).  Heap keys are lazy: a Join only ever moves
  * an entry's deadline later, so a refresh leaves the heap alone and the stale key is
  * corrected when it reaches the top; only a Prune-Pending (an earlier deadline) touches
  * the heap. */
@@ -25,16 +25,23 @@
 #define DEFAULT_PROPAGATION_DELAY_MS 500 /* §4.11 */
 #define DEFAULT_OVERRIDE_INTERVAL_MS 2500
 
-/* 32 bytes.  An IPv4 key is held in the entry itself; an IPv6 key (32 bytes) lives in a
+/* 24 bytes.  An IPv4 key is held in the entry itself; an IPv6 key (32 bytes) lives in a
  * separate pool that the entry points to, so the common IPv4 table pays for neither.
  * The hash is not kept (the slot has it, and removal recomputes it); a free entry links
- * the free list through heap_pos, since it is in no heap. */
+ * the free list through heap_pos, since it has no timer.  The Prune-Pending Timer, set
+ * on few entries and briefly, lives in a map beside them (see "Prune-Pending"). */
 struct sg {
     uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
-    uint64_t pp;       /* Prune-Pending Timer; PIMPARSE_NEVER when not pending */
     uint64_t key;      /* IPv4: key4(); IPv6: index into the pool of struct key6 */
     uint32_t heap_pos; /* NIL when not in the heap; free: the next free index */
     uint8_t family;    /* 0 = free */
+    uint8_t pending;   /* Prune-Pending: the map holds its timer */
+};
+
+/* A Prune-Pending Timer: the entry's index + 1 (0 = empty slot) and its deadline. */
+struct pend {
+    uint32_t ref;
+    uint64_t pp;
 };
 
 struct key6 {
@@ -87,14 +94,18 @@ struct pimparse_state {
     uint32_t sg_cap, sg_used, free_head, count;
     struct slot *slots;
     uint32_t nslots; /* power of two, at least twice the count (linear probing) */
-    /* heap[0, heap_len) is the binary heap; heap[heap_len, heap_len + tail_len) holds
-     * newly scheduled items not yet sifted in (see schedule), tail_min their least key
-     * (a lower bound once items leave the tail). */
+    /* heap[0, heap_len) is the binary heap of timers; tail[0, tail_len) holds the indexes
+     * of newly scheduled entries not yet sifted in (see schedule), tail_min a lower bound
+     * of their deadlines. */
     struct heap_item *heap;
-    uint32_t heap_len, tail_len, heap_cap;
+    uint32_t heap_len, heap_cap;
+    uint32_t *tail;
+    uint32_t tail_len, tail_cap;
     uint64_t tail_min;
     struct key6 *key6;
     uint32_t key6_cap, key6_used, key6_free;
+    struct pend *pend; /* open addressing, pend_cap (a power of two or 0) slots */
+    uint32_t pend_cap, pend_count;
     struct nbr *nbrs;
     size_t n_nbrs, cap_nbrs;
     pimparse_addr *locals;
@@ -179,7 +190,9 @@ void pimparse_state_free(pimparse_state *st)
         pp_free_table(st->seg[k], seg_entries(k) * sizeof(struct sg));
     pp_free_table(st->slots, (size_t)st->nslots * sizeof *st->slots);
     pp_free_table(st->heap, (size_t)st->heap_cap * sizeof *st->heap);
+    pp_free_table(st->tail, (size_t)st->tail_cap * sizeof *st->tail);
     pp_free_table(st->key6, (size_t)st->key6_cap * sizeof *st->key6);
+    pp_free(st->pend);
     pp_free(st->nbrs);
     pp_free(st->locals);
     pp_free(st);
@@ -316,7 +329,7 @@ static int key6_new(pimparse_state *st, const uint8_t *s, const uint8_t *g, uint
                 return PIMPARSE_ERR_NOMEM;
             uint32_t nc = st->key6_cap ? st->key6_cap * 2 : 64;
             struct key6 *n = pp_realloc_table(st->key6, (size_t)st->key6_cap * sizeof *n,
-                                              (size_t)nc * sizeof *n);
+                                              (size_t)nc * sizeof *n, 0);
             if (!n)
                 return PIMPARSE_ERR_NOMEM;
             st->key6 = n;
@@ -395,7 +408,7 @@ static int grow_slots(pimparse_state *st)
         if (!wrapped)
             return PIMPARSE_ERR_NOMEM;
     }
-    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)2 * n * sizeof *t);
+    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)2 * n * sizeof *t, 1);
     if (!t) {
         if (wrapped != stack)
             pp_free(wrapped);
@@ -422,7 +435,14 @@ static int grow_slots(pimparse_state *st)
     return 0;
 }
 
-/* Linear-probing deletion by backward shift (no tombstones, probes stay short). */
+/* Linear-probing deletion by backward shift (no tombstones, probes stay short): after
+ * emptying slot i, the item at slot j of the same run stays where it is when its home
+ * lies cyclically in (i, j]; otherwise it moves into i, and j is the new hole. */
+static inline int stays(uint32_t i, uint32_t j, uint32_t home)
+{
+    return i <= j ? (i < home && home <= j) : (i < home || home <= j);
+}
+
 static void slot_delete(pimparse_state *st, uint32_t i)
 {
     uint32_t mask = st->nslots - 1;
@@ -431,9 +451,7 @@ static void slot_delete(pimparse_state *st, uint32_t i)
         j = (j + 1) & mask;
         if (!st->slots[j].ref)
             break;
-        uint32_t home = st->slots[j].hash & mask;
-        /* Leave slot j where it is when its home lies cyclically in (i, j]. */
-        if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
+        if (stays(i, j, st->slots[j].hash & mask))
             continue;
         st->slots[i] = st->slots[j];
         i = j;
@@ -441,11 +459,95 @@ static void slot_delete(pimparse_state *st, uint32_t i)
     st->slots[i].ref = 0;
 }
 
-/* ---- heap ------------------------------------------------------------------------- */
+/* ---- Prune-Pending ---------------------------------------------------------------- */
 
-static uint64_t deadline(const struct sg *e)
+static uint32_t pend_home(uint32_t idx, uint32_t mask)
 {
-    return e->expiry < e->pp ? e->expiry : e->pp;
+    uint32_t h = idx * UINT32_C(0x9e3779b1);
+    return (h ^ h >> 16) & mask;
+}
+
+/* The map slot of entry idx's Prune-Pending Timer, or NIL. */
+static uint32_t pend_find(const pimparse_state *st, uint32_t idx)
+{
+    uint32_t mask = st->pend_cap - 1;
+    for (uint32_t i = pend_home(idx, mask), n = 0; n < st->pend_cap; i = (i + 1) & mask, n++) {
+        if (!st->pend[i].ref)
+            return NIL;
+        if (st->pend[i].ref == idx + 1)
+            return i;
+    }
+    return NIL;
+}
+
+static uint64_t pend_get(const pimparse_state *st, uint32_t idx)
+{
+    uint32_t i = pend_find(st, idx);
+    return i == NIL ? PIMPARSE_NEVER : st->pend[i].pp;
+}
+
+static void pend_place(struct pend *t, uint32_t mask, struct pend p)
+{
+    uint32_t i = pend_home(p.ref - 1, mask);
+    while (t[i].ref) /* bounded: the map is at most half full */
+        i = (i + 1) & mask;
+    t[i] = p;
+}
+
+/* Adds entry idx's timer (idx has none). */
+static int pend_add(pimparse_state *st, uint32_t idx, uint64_t pp)
+{
+    if ((st->pend_count + 1) * 2 > st->pend_cap) {
+        if (st->pend_cap >= (UINT32_C(1) << 31))
+            return PIMPARSE_ERR_NOMEM;
+        uint32_t nc = st->pend_cap ? st->pend_cap * 2 : 16;
+        struct pend *t = pp_calloc(nc, sizeof *t);
+        if (!t)
+            return PIMPARSE_ERR_NOMEM;
+        for (uint32_t i = 0; i < st->pend_cap; i++)
+            if (st->pend[i].ref)
+                pend_place(t, nc - 1, st->pend[i]);
+        pp_free(st->pend);
+        st->pend = t;
+        st->pend_cap = nc;
+    }
+    pend_place(st->pend, st->pend_cap - 1, (struct pend){idx + 1, pp});
+    st->pend_count++;
+    return 0;
+}
+
+static void pend_del(pimparse_state *st, uint32_t idx)
+{
+    uint32_t i = pend_find(st, idx);
+    if (i == NIL)
+        return;
+    uint32_t mask = st->pend_cap - 1, j = i;
+    for (uint32_t n = 0; n < st->pend_cap; n++) {
+        j = (j + 1) & mask;
+        if (!st->pend[j].ref)
+            break;
+        if (stays(i, j, pend_home(st->pend[j].ref - 1, mask)))
+            continue;
+        st->pend[i] = st->pend[j];
+        i = j;
+    }
+    st->pend[i].ref = 0;
+    st->pend_count--;
+}
+
+/* ---- timers: a heap and a tail ----------------------------------------------------- */
+
+/* An entry's heap_pos: NIL (no timer), its position in the heap, or TAIL_POS | its
+ * position in the tail (at most 2^30 timers, see reserve). */
+#define TAIL_POS 0x80000000u
+
+/* The earlier of entry idx's Expiry and Prune-Pending Timers. */
+static uint64_t deadline(const pimparse_state *st, const struct sg *e, uint32_t idx)
+{
+    if (!e->pending)
+        return e->expiry;
+    uint64_t pp = pend_get(st, idx);
+    return e->expiry < pp ? e->expiry : pp;
 }
 
 static void heap_set(pimparse_state *st, uint32_t pos, struct heap_item it)
@@ -484,16 +586,21 @@ static void sift_down(pimparse_state *st, uint32_t pos)
     heap_set(st, pos, it);
 }
 
-/* Removes the item at pos, in the heap or in the tail. */
-static void heap_remove(pimparse_state *st, uint32_t pos)
+/* Takes entry idx's timer out of the heap or the tail. */
+static void timer_remove(pimparse_state *st, uint32_t idx)
 {
-    uint32_t idx = st->heap[pos].idx;
-    sg_at(st, idx)->heap_pos = NIL;
-    if (pos >= st->heap_len) {
-        /* In the (unordered) tail: its last item fills the hole. */
-        uint32_t last = st->heap_len + --st->tail_len;
-        if (pos != last)
-            heap_set(st, pos, st->heap[last]);
+    struct sg *e = sg_at(st, idx);
+    uint32_t pos = e->heap_pos;
+    e->heap_pos = NIL;
+    if (pos & TAIL_POS) {
+        /* The (unordered) tail's last item fills the hole. */
+        pos &= ~TAIL_POS;
+        uint32_t last = --st->tail_len;
+        if (pos != last) {
+            uint32_t moved = st->tail[last];
+            st->tail[pos] = moved;
+            sg_at(st, moved)->heap_pos = TAIL_POS | pos;
+        }
         if (!st->tail_len)
             st->tail_min = PIMPARSE_NEVER;
         return;
@@ -507,20 +614,29 @@ static void heap_remove(pimparse_state *st, uint32_t pos)
         else
             sift_down(st, pos);
     }
-    /* The heap gave up its last slot, just before the tail: the tail's last item moves
-     * into it, so that the tail stays contiguous. */
-    if (st->tail_len)
-        heap_set(st, st->heap_len, st->heap[st->heap_len + st->tail_len]);
 }
 
-/* Sifts the tail into the heap. */
+/* Moves the tail into the heap, keyed by the entries' deadlines now.  It cannot fail:
+ * schedule() keeps the heap's capacity at least heap_len + tail_len.  A tail longer than
+ * the heap is merged by rebuilding the heap bottom-up (linear), a shorter one by sifting
+ * each item up. */
 static void merge_tail(pimparse_state *st)
 {
-    while (st->tail_len) {
-        st->tail_len--;
+    if (!st->tail_len)
+        return;
+    int rebuild = st->tail_len > st->heap_len;
+    for (uint32_t i = 0; i < st->tail_len; i++) {
+        uint32_t idx = st->tail[i];
+        uint64_t d = deadline(st, sg_at(st, idx), idx);
         uint32_t pos = st->heap_len++;
-        sift_up(st, pos);
+        heap_set(st, pos, (struct heap_item){(uint32_t)(d >> 32), (uint32_t)d, idx});
+        if (!rebuild)
+            sift_up(st, pos);
     }
+    if (rebuild)
+        for (uint32_t pos = st->heap_len / 2; pos-- > 0;)
+            sift_down(st, pos);
+    st->tail_len = 0;
     st->tail_min = PIMPARSE_NEVER;
 }
 
@@ -530,38 +646,53 @@ static int timers_due(const pimparse_state *st, uint64_t now)
     return (st->heap_len && hkey(&st->heap[0]) <= now) || (st->tail_len && st->tail_min <= now);
 }
 
-/* Puts or moves an entry in the heap after its timers changed.  Later deadlines are
- * left lazy (see the file comment).  A new entry is appended to the tail, not sifted in:
- * nothing needs the order until a timer may be due or the next deadline is asked for,
- * and a replay that only adds entries never pays for sifting (each sift-up reads a
- * parent far from the appended end). */
+/* A table of *cap items of `size` bytes, grown (doubling) to hold at least `need`, at
+ * most 2^30; NULL when it cannot grow (the table is unchanged). */
+static void *reserve(void *table, uint32_t *cap, size_t size, uint32_t need)
+{
+    if (need <= *cap)
+        return table;
+    if (*cap >= (UINT32_C(1) << 30))
+        return NULL;
+    uint32_t nc = *cap ? *cap * 2 : 64;
+    void *t = pp_realloc_table(table, (size_t)*cap * size, (size_t)nc * size, 0);
+    if (t)
+        *cap = nc;
+    return t;
+}
+
+/* Puts or moves an entry's timer after its timers changed.  Later deadlines are left lazy
+ * (see the file comment).  A new timer goes to the tail, unsorted and without a key (4
+ * bytes): nothing needs the order until a timer may be due or the next deadline is asked
+ * for, and a replay that only adds entries never pays for sifting nor for the heap's
+ * 12-byte items: the heap's room is reserved here (mapped, not yet touched) so that
+ * merge_tail() cannot fail. */
 static int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
 {
-    uint64_t d = deadline(e);
+    uint64_t d = deadline(st, e, idx);
     if (e->heap_pos != NIL) {
-        if (d < hkey(&st->heap[e->heap_pos])) {
-            hkey_set(&st->heap[e->heap_pos], d);
-            if (e->heap_pos < st->heap_len)
-                sift_up(st, e->heap_pos);
-            else if (d < st->tail_min)
+        if (e->heap_pos & TAIL_POS) {
+            if (d < st->tail_min)
                 st->tail_min = d;
+        } else if (d < hkey(&st->heap[e->heap_pos])) {
+            hkey_set(&st->heap[e->heap_pos], d);
+            sift_up(st, e->heap_pos);
         }
         return 0;
     }
     if (d == PIMPARSE_NEVER)
         return 0;
-    if (st->heap_len + st->tail_len == st->heap_cap) {
-        uint32_t nc = st->heap_cap ? st->heap_cap * 2 : 64;
-        struct heap_item *h = pp_realloc_table(st->heap, (size_t)st->heap_cap * sizeof *h,
-                                                (size_t)nc * sizeof *h);
-        if (!h)
-            return PIMPARSE_ERR_NOMEM;
-        st->heap = h;
-        st->heap_cap = nc;
-    }
-    uint32_t pos = st->heap_len + st->tail_len++;
-    st->heap[pos] = (struct heap_item){(uint32_t)(d >> 32), (uint32_t)d, idx};
-    e->heap_pos = pos;
+    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap,
+                                     st->heap_len + st->tail_len + 1);
+    if (!heap)
+        return PIMPARSE_ERR_NOMEM;
+    st->heap = heap;
+    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len + 1);
+    if (!tail)
+        return PIMPARSE_ERR_NOMEM;
+    st->tail = tail;
+    st->tail[st->tail_len] = idx;
+    e->heap_pos = TAIL_POS | st->tail_len++;
     if (d < st->tail_min)
         st->tail_min = d;
     return 0;
@@ -572,11 +703,11 @@ static void fix_top(pimparse_state *st)
 {
     while (st->heap_len) {
         struct heap_item *top = &st->heap[0];
-        uint64_t d = deadline(sg_at(st, top->idx));
+        uint64_t d = deadline(st, sg_at(st, top->idx), top->idx);
         if (d == hkey(top))
             return;
         if (d == PIMPARSE_NEVER) {
-            heap_remove(st, 0);
+            timer_remove(st, top->idx);
             continue;
         }
         hkey_set(top, d);
@@ -636,7 +767,7 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
     e->key = key;
     e->family = family;
     e->expiry = PIMPARSE_NEVER;
-    e->pp = PIMPARSE_NEVER;
+    e->pending = 0;
     e->heap_pos = NIL;
     st->slots[slot] = (struct slot){h, idx + 1};
     st->count++;
@@ -653,7 +784,11 @@ static void remove_entry(pimparse_state *st, uint32_t idx)
     if (slot != NIL && slot_idx(&st->slots[slot]) == idx)
         slot_delete(st, slot);
     if (e->heap_pos != NIL)
-        heap_remove(st, e->heap_pos);
+        timer_remove(st, idx);
+    if (e->pending) {
+        pend_del(st, idx);
+        e->pending = 0;
+    }
     if (e->family != PIMPARSE_AF_IPV4)
         key6_release(st, (uint32_t)e->key);
     e->family = 0;
@@ -897,8 +1032,9 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
     if (et > e->expiry)
         e->expiry = et;
     /* §4.5.3: a Join in Prune-Pending state cancels the pending Prune (an override). */
-    if (e->pp != PIMPARSE_NEVER) {
-        e->pp = PIMPARSE_NEVER;
+    if (e->pending) {
+        pend_del(st, idx);
+        e->pending = 0;
         emit_sg(st, PIMPARSE_EVENT_PRUNE_OVERRIDE, now, e, from, holdtime);
     }
     return schedule(st, e, idx);
@@ -915,9 +1051,20 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
     /* §4.5.3: Prune-Pending for J/P_Override_Interval when the interface has more than
      * one neighbor (someone may override), else straight to NoInfo. */
     if (st->n_nbrs > 1) {
-        if (e->pp == PIMPARSE_NEVER) {
-            e->pp = now + pimparse_state_override_interval(st);
-            int r = schedule(st, sg_at(st, idx), idx);
+        if (!e->pending) {
+            uint64_t pp = now + pimparse_state_override_interval(st);
+            int r = pend_add(st, idx, pp);
+            if (r < 0)
+                return r;
+            e->pending = 1;
+            r = schedule(st, e, idx);
+            if (r < 0) {
+                /* No timer for it (an entry joined with holdtime 0xFFFF has none yet):
+                 * the Prune is not applied rather than left pending forever. */
+                pend_del(st, idx);
+                e->pending = 0;
+                return r;
+            }
             if (st->set.event) {
                 pimparse_event ev;
                 memset(&ev, 0, sizeof ev);
@@ -925,7 +1072,7 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
                 ev.time = now;
                 entry_addrs(st, e, &ev.source, &ev.group);
                 ev.neighbor = *from;
-                ev.deadline = e->pp;
+                ev.deadline = pp;
                 emit(st, &ev);
             }
             return r;
@@ -1243,14 +1390,15 @@ static void handle_expiry(pimparse_state *st, uint64_t now)
         if (!st->heap_len || hkey(&st->heap[0]) > now)
             break;
         uint32_t idx = st->heap[0].idx;
-        struct sg copy = *sg_at(st, idx);
-        pimparse_addr s, g;
-        entry_addrs(st, &copy, &s, &g);
-        remove_entry(st, idx);
+        const struct sg *e = sg_at(st, idx);
+        uint64_t pp = e->pending ? pend_get(st, idx) : PIMPARSE_NEVER;
         /* The event carries the timer's own deadline, not the (possibly later) time of
          * this call: replays report when the state really ended. */
-        uint64_t d = deadline(&copy);
-        if (copy.pp <= now)
+        uint64_t d = e->expiry < pp ? e->expiry : pp;
+        pimparse_addr s, g;
+        entry_addrs(st, e, &s, &g);
+        remove_entry(st, idx);
+        if (pp <= now)
             emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, d, &s, &g, NULL, 0);
         else
             emit_sg_addrs(st, PIMPARSE_EVENT_EXPIRE, d, &s, &g, NULL, 0);
@@ -1298,7 +1446,7 @@ int pimparse_state_lookup(const pimparse_state *st, const pimparse_addr *source,
     if (expiry)
         *expiry = sg_at(st, idx)->expiry;
     if (prune_pending)
-        *prune_pending = sg_at(st, idx)->pp != PIMPARSE_NEVER;
+        *prune_pending = sg_at(st, idx)->pending;
     return 1;
 }
 

@@ -282,6 +282,72 @@ static void test_prune_two_neighbors(void **state)
     pimparse_state_free(st);
 }
 
+/* Prune-Pending Timers live in a map beside the entries: it grows, entries leave it on an
+ * override (backward-shift deletion) or when they go, and a Prune whose timer cannot be
+ * stored is refused with the entry left as it was. */
+static void test_prune_pending_map(void **state)
+{
+    (void)state;
+    struct rec r;
+    pimparse_state *st = new_state(&r, 0, "10.2.0.2");
+    hello(st, T0, "10.2.0.1", 0xffff, 1, 1, 500, 2500);
+    hello(st, T0, "10.2.0.3", 0xffff, 2, 1, 500, 2500);
+    /* Joined with holdtime 0xFFFF: no timer yet, so a Prune-Pending needs the map's first
+     * allocation, then the timer's. */
+    assert_int_equal(join(st, T0, 0xffff, "23.212.185.4", "232.1.1.1"), 0);
+    pimparse_addr s = A("23.212.185.4"), g = A("232.1.1.1");
+    for (unsigned long n = 1; n <= 2; n++) {
+        pp_alloc_fail_at(n);
+        int rc = prune(st, T0 + S(1), "23.212.185.4", "232.1.1.1");
+        pp_alloc_fail_at(0);
+        assert_int_equal(rc, PIMPARSE_ERR_NOMEM);
+        bool pp = true;
+        uint64_t et;
+        assert_int_equal(pimparse_state_lookup(st, &s, &g, &et, &pp), 1);
+        assert_false(pp);
+        assert_int_equal(et, PIMPARSE_NEVER);
+        assert_int_equal(pimparse_state_get_expiry(st), PIMPARSE_NEVER);
+    }
+    assert_int_equal(prune(st, T0 + S(1), "23.212.185.4", "232.1.1.1"), 0);
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(4));
+
+    /* 1000 more, all pruned (the map grows from 16 slots), every other one overridden. */
+    enum { N = 1000 };
+    char src[N][32];
+    for (int i = 0; i < N; i++) {
+        snprintf(src[i], sizeof src[i], "10.%d.%d.1", 100 + i / 250, i % 250);
+        assert_int_equal(join(st, T0 + S(2), 210, src[i], "232.1.1.2"), 0);
+    }
+    for (int i = 0; i < N; i++)
+        assert_int_equal(prune(st, T0 + S(3), src[i], "232.1.1.2"), 0);
+    for (int i = 0; i < N; i += 2)
+        assert_int_equal(join(st, T0 + S(3) + MS(500), 210, src[i], "232.1.1.2"), 0);
+    pimparse_addr g2 = A("232.1.1.2");
+    for (int i = 0; i < N; i++) {
+        pimparse_addr a = A(src[i]);
+        bool pp;
+        assert_int_equal(pimparse_state_lookup(st, &a, &g2, NULL, &pp), 1);
+        assert_int_equal(pp, i % 2 == 1);
+    }
+    /* At T0 + 4 s the first entry's Prune takes effect, at T0 + 6 s the 500 others'. */
+    r.n = 0;
+    pimparse_state_handle_expiry(st, T0 + S(6));
+    assert_int_equal(r.n, 1 + N / 2);
+    assert_int_equal(r.ev[0].type, PIMPARSE_EVENT_PRUNE);
+    assert_int_equal(r.ev[0].time, T0 + S(4));
+    assert_int_equal(r.ev[1].type, PIMPARSE_EVENT_PRUNE);
+    assert_int_equal(r.ev[1].time, T0 + S(6));
+    assert_int_equal(pimparse_state_count(st), N / 2);
+    for (int i = 0; i < N; i++) {
+        pimparse_addr a = A(src[i]);
+        bool pp = false;
+        assert_int_equal(pimparse_state_lookup(st, &a, &g2, NULL, &pp), i % 2 == 0);
+        assert_false(pp);
+    }
+    assert_int_equal(pimparse_state_get_expiry(st), T0 + S(213) + MS(500));
+    pimparse_state_free(st);
+}
+
 static void test_upstream_filter(void **state)
 {
     (void)state;
@@ -998,6 +1064,7 @@ int main(void)
         cmocka_unit_test(test_holdtime_ffff_and_zero),
         cmocka_unit_test(test_prune_one_neighbor),
         cmocka_unit_test(test_prune_two_neighbors),
+        cmocka_unit_test(test_prune_pending_map),
         cmocka_unit_test(test_upstream_filter),
         cmocka_unit_test(test_star_g_and_rpt_not_joined),
         cmocka_unit_test(test_group_and_source_policy),
