@@ -30,14 +30,14 @@ static int decode_pim(const uint8_t *ip_src_bytes, const uint8_t *ip_dst_bytes, 
         if (len < 8)
             return PIMPARSE_ERR_TRUNCATED;
         uint32_t ph8 = v6 ? pp_pseudo6_sum(ip_src_bytes, ip_dst_bytes, 8) : 0;
-        ok = pimparse_checksum(msg, 8, ph8) == 0;
+        ok = pp_checksum(msg, 8, ph8) == 0;
         if (!ok) {
             uint32_t phl = v6 ? pp_pseudo6_sum(ip_src_bytes, ip_dst_bytes, (uint32_t)len) : 0;
-            ok = pimparse_checksum(msg, len, phl) == 0;
+            ok = pp_checksum(msg, len, phl) == 0;
         }
     } else {
         uint32_t ph = v6 ? pp_pseudo6_sum(ip_src_bytes, ip_dst_bytes, (uint32_t)len) : 0;
-        ok = pimparse_checksum(msg, len, ph) == 0;
+        ok = pp_checksum(msg, len, ph) == 0;
     }
     if (!ok)
         return PIMPARSE_ERR_CHECKSUM;
@@ -72,7 +72,7 @@ static int decode_ipv4(const uint8_t *p, size_t len, pimparse_packet *out)
     if (total > len)
         return PIMPARSE_ERR_TRUNCATED;
     /* A header whose checksum fails would have been dropped by the receiving stack. */
-    if (pimparse_checksum(p, ihl, 0) != 0)
+    if (pp_checksum(p, ihl, 0) != 0)
         return PIMPARSE_ERR_IP_HEADER;
 
     memset(&out->ip_src, 0, sizeof out->ip_src);

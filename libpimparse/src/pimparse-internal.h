@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "pimparse/pimparse.h"
 
@@ -54,8 +55,61 @@ PIMPARSE_HIDDEN void pp_free_table(void *p, size_t size);
  * failure injection off.  Returns the number of allocations made since the last call. */
 PIMPARSE_HIDDEN unsigned long pp_alloc_fail_at(unsigned long n);
 
-/* Sum of 16-bit big-endian words (odd tail padded with zero), unfolded. */
-PIMPARSE_HIDDEN uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum);
+/* Sum of 16-bit big-endian words (odd tail padded with zero), unfolded.  Inline, as
+ * every frame is checked twice (IPv4 header, PIM message). */
+static inline uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
+{
+    /* RFC 1071 §2(B): the one's complement sum does not depend on byte order, so the
+     * words are summed as the host loads them, 8 bytes at a time with the end-around
+     * carry added back (§2(C)), and the folded 16-bit result is put into network order
+     * at the end. */
+    uint64_t acc = 0;
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        acc += v;
+        acc += acc < v;
+    }
+    acc = (acc & 0xffffffffu) + (acc >> 32); /* < 2^33 */
+    if (i + 4 <= len) {
+        uint32_t v;
+        memcpy(&v, data + i, 4);
+        acc += v;
+        i += 4;
+    }
+    if (i + 2 <= len) {
+        uint16_t v;
+        memcpy(&v, data + i, 2);
+        acc += v;
+        i += 2;
+    }
+    if (i < len) {
+        /* The odd last byte is the high byte of a word padded with zero. */
+        const uint8_t pad[2] = {data[i], 0};
+        uint16_t v;
+        memcpy(&v, pad, 2);
+        acc += v;
+    }
+    /* Below 2^34: three folds bring it under 2^16. */
+    acc = (acc & 0xffffu) + (acc >> 16);
+    acc = (acc & 0xffffu) + (acc >> 16);
+    acc = (acc & 0xffffu) + (acc >> 16);
+    uint16_t folded = (uint16_t)acc;
+    uint8_t fb[2];
+    memcpy(fb, &folded, 2);
+    uint64_t be = (uint64_t)sum + ((unsigned)fb[0] << 8 | fb[1]);
+    return (uint32_t)((be & 0xffffffffu) + (be >> 32));
+}
+
+/* pimparse_checksum(), inline. */
+static inline uint16_t pp_checksum(const uint8_t *data, size_t len, uint32_t initial)
+{
+    uint32_t s = pp_sum16(data, len, initial);
+    s = (s & 0xffffu) + (s >> 16);
+    s = (s & 0xffffu) + (s >> 16);
+    return (uint16_t)~s;
+}
 /* Partial sum of the IPv6 pseudo-header (RFC 8200 §8.1) for next header 103. */
 PIMPARSE_HIDDEN uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len);
 

@@ -48,16 +48,22 @@ int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
             return encoded_error(m + off, iana_af);
         size_t n = (size_t)pp_get16(m + off + elen) + pp_get16(m + off + elen + 2);
         off += elen + 4;
-        /* n <= 131070, times 20 fits any size_t */
-        if ((len - off) / elen < n)
+        /* n <= 131070, times 20 fits any size_t (and a multiply costs less than the
+         * division it replaces, once per group of every message). */
+        if (n * elen > len - off)
             return PIMPARSE_ERR_TRUNCATED;
         for (size_t i = 0; i < n; i++, off += elen)
             if (pp_get16(m + off) != head)
                 return encoded_error(m + off, iana_af);
     }
     memset(jp, 0, sizeof *jp);
-    jp->upstream_neighbor.family = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
-    memcpy(jp->upstream_neighbor.bytes, m + 6, alen);
+    if (alen == 16) {
+        jp->upstream_neighbor.family = PIMPARSE_AF_IPV6;
+        memcpy(jp->upstream_neighbor.bytes, m + 6, 16);
+    } else {
+        jp->upstream_neighbor.family = PIMPARSE_AF_IPV4;
+        memcpy(jp->upstream_neighbor.bytes, m + 6, 4);
+    }
     jp->num_groups = (uint8_t)num_groups;
     jp->holdtime = holdtime;
     jp->it_pos = groups;

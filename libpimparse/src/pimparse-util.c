@@ -83,57 +83,9 @@ bool pimparse_addr_equal(const pimparse_addr *a, const pimparse_addr *b)
     return a->family == b->family && memcmp(a->bytes, b->bytes, sizeof a->bytes) == 0;
 }
 
-uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
-{
-    /* RFC 1071 §2(B): the one's complement sum does not depend on byte order, so the
-     * words are summed as the host loads them, 8 bytes at a time with the end-around
-     * carry added back (§2(C)), and the folded 16-bit result is put into network order
-     * at the end. */
-    uint64_t acc = 0;
-    size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
-        memcpy(&v, data + i, 8);
-        acc += v;
-        acc += acc < v;
-    }
-    acc = (acc & 0xffffffffu) + (acc >> 32); /* < 2^33 */
-    if (i + 4 <= len) {
-        uint32_t v;
-        memcpy(&v, data + i, 4);
-        acc += v;
-        i += 4;
-    }
-    if (i + 2 <= len) {
-        uint16_t v;
-        memcpy(&v, data + i, 2);
-        acc += v;
-        i += 2;
-    }
-    if (i < len) {
-        /* The odd last byte is the high byte of a word padded with zero. */
-        const uint8_t pad[2] = {data[i], 0};
-        uint16_t v;
-        memcpy(&v, pad, 2);
-        acc += v;
-    }
-    /* Below 2^34: three folds bring it under 2^16. */
-    acc = (acc & 0xffffu) + (acc >> 16);
-    acc = (acc & 0xffffu) + (acc >> 16);
-    acc = (acc & 0xffffu) + (acc >> 16);
-    uint16_t folded = (uint16_t)acc;
-    uint8_t fb[2];
-    memcpy(fb, &folded, 2);
-    uint64_t be = (uint64_t)sum + ((unsigned)fb[0] << 8 | fb[1]);
-    return (uint32_t)((be & 0xffffffffu) + (be >> 32));
-}
-
 uint16_t pimparse_checksum(const uint8_t *data, size_t len, uint32_t initial)
 {
-    uint32_t s = pp_sum16(data, len, initial);
-    while (s >> 16)
-        s = (s & 0xffffu) + (s >> 16);
-    return (uint16_t)~s;
+    return pp_checksum(data, len, initial);
 }
 
 uint32_t pp_pseudo6_sum(const uint8_t *src, const uint8_t *dst, uint32_t len)
