@@ -80,7 +80,6 @@ struct pw {
     struct pw_mfc mfc;
     bool fwd;
     mc_loop *loop;
-    unsigned long joins, prunes, expiries;
 };
 
 static char *fmt_addr(const pimparse_addr *a, char *buf)
@@ -141,9 +140,9 @@ static void on_event(void *user, const pimparse_event *ev)
     struct pw *pw = user;
     const char *what;
     switch (ev->type) {
-    case PIMPARSE_EVENT_JOIN: what = "join"; pw->joins++; break;
-    case PIMPARSE_EVENT_PRUNE: what = "prune"; pw->prunes++; break;
-    case PIMPARSE_EVENT_EXPIRE: what = "expire"; pw->expiries++; break;
+    case PIMPARSE_EVENT_JOIN: what = "join"; break;
+    case PIMPARSE_EVENT_PRUNE: what = "prune"; break;
+    case PIMPARSE_EVENT_EXPIRE: what = "expire"; break;
     case PIMPARSE_EVENT_NOT_JOINED:
     case PIMPARSE_EVENT_PRUNE_PENDING:
     case PIMPARSE_EVENT_PRUNE_OVERRIDE: what = NULL; break;

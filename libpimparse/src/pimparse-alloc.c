@@ -84,7 +84,7 @@ void *pp_malloc_table(size_t size)
     return p;
 }
 
-void *pp_realloc_table(void *p, size_t old_size, size_t size, int zero)
+void *pp_realloc_table(void *p, size_t old_size, size_t keep, size_t size, int zero)
 {
     if (!p)
         return pp_malloc_table(size);
@@ -99,9 +99,11 @@ void *pp_realloc_table(void *p, size_t old_size, size_t size, int zero)
         return n;
     }
     if (old_size < LARGE_TABLE) {
+        /* Only the bytes in use are copied: the rest of a reserved table has never been
+         * touched, and copying it would fault in pages for nothing. */
         uint8_t *n = pp_malloc_table(size);
         if (n) {
-            memcpy(n, p, old_size);
+            memcpy(n, p, keep);
             free(p);
         }
         return n;

@@ -45,11 +45,13 @@ PIMPARSE_HIDDEN void *pp_calloc(size_t n, size_t size);
 PIMPARSE_HIDDEN void *pp_realloc(void *p, size_t size);
 PIMPARSE_HIDDEN void pp_free(void *p);
 /* For the (S,G) tables (pimparse-alloc.c): zero-filled; large ones are mapped huge-page
- * aligned and hinted.  pp_realloc_table keeps the first old_size bytes (a large table
- * moves without copying) and, when zero is set, zero-fills the rest; on failure the old
- * block is unchanged.  Free with pp_free_table and the table's current size. */
+ * aligned and hinted.  pp_realloc_table grows a table of old_size bytes to size, keeping
+ * at least its first `keep` bytes (a large table moves without copying) and, when zero is
+ * set, zero-filling the rest; on failure the old block is unchanged.  Free with
+ * pp_free_table and the table's current size. */
 PIMPARSE_HIDDEN void *pp_malloc_table(size_t size);
-PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t size, int zero);
+PIMPARSE_HIDDEN void *pp_realloc_table(void *p, size_t old_size, size_t keep, size_t size,
+                                       int zero);
 PIMPARSE_HIDDEN void pp_free_table(void *p, size_t size);
 /* Test hook: the n-th allocation from now (1-based) and every later one fail; 0 turns
  * failure injection off.  Returns the number of allocations made since the last call. */
@@ -185,6 +187,59 @@ static inline int pp_addr_is_unicast(const pimparse_addr *a)
 /* Reads an Encoded-Unicast address at p (avail bytes available).  Returns its encoded
  * length (6 or 18) or a negative PIMPARSE_ERR_*. */
 PIMPARSE_HIDDEN int pp_read_encoded_unicast(const uint8_t *p, size_t avail, pimparse_addr *out);
+
+/* ---- the (S,G) hash (pimparse-state.c's table; the Join/Prune walk hashes ahead) ---- */
+
+static inline uint64_t pp_load64(const uint8_t *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline uint64_t pp_fmix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= UINT64_C(0xff51afd7ed558ccd);
+    h ^= h >> 33;
+    h *= UINT64_C(0xc4ceb9fe1a85ec53);
+    h ^= h >> 33;
+    return h;
+}
+
+static inline uint64_t pp_load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+/* Mixes every address bit: SSM groups share 232/8 and sources share prefixes, so a hash
+ * over a few bytes would collapse into a few chains.  IPv4 keys have zeros in bytes 4-15
+ * (every caller clears them), so only their first four bytes are read: the key was just
+ * written as 4 bytes beside a cleared tail, and 8-byte loads across those stores would
+ * stall on store forwarding. */
+static inline uint32_t pp_hash_sg(uint64_t seed, uint8_t family, const uint8_t *s,
+                                  const uint8_t *g)
+{
+    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
+    uint64_t h = seed ^ ((uint64_t)family * k);
+    if (family == PIMPARSE_AF_IPV4) {
+        h = (h ^ pp_load32(s)) * k;
+        h = (h ^ (h >> 29) ^ pp_load32(g)) * k;
+        return (uint32_t)pp_fmix64(h);
+    }
+    h = (h ^ pp_load64(s)) * k;
+    h = (h ^ (h >> 29) ^ pp_load64(s + 8)) * k;
+    h = (h ^ (h >> 29) ^ pp_load64(g)) * k;
+    h = (h ^ (h >> 29) ^ pp_load64(g + 8)) * k;
+    return (uint32_t)pp_fmix64(h);
+}
+
+/* pimparse_jp_decode(), also storing in hash[0..*n) the pp_hash_sg() of the message's
+ * first entries without W or R (at most max of them; *n = 0 on failure). */
+PIMPARSE_HIDDEN int pp_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp, uint64_t seed,
+                                 uint32_t *hash, unsigned max, unsigned *n);
 
 /* Batched frame input for the replay driver (pimparse-state.c, "batched input"). */
 #define PP_AHEAD_MAX 4

@@ -16,6 +16,14 @@ static int encoded_error(const uint8_t *p, uint8_t iana_af)
 
 int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
 {
+    unsigned n;
+    return pp_jp_decode(pkt, jp, 0, NULL, 0, &n);
+}
+
+int pp_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp, uint64_t seed, uint32_t *hash,
+                 unsigned max, unsigned *nhash)
+{
+    *nhash = 0;
     if (!pkt || !jp || !pkt->pim)
         return PIMPARSE_ERR_INVALID;
     if (pkt->pim_type != PIMPARSE_TYPE_JOIN_PRUNE)
@@ -41,34 +49,41 @@ int pimparse_jp_decode(const pimparse_packet *pkt, pimparse_jp *jp)
     /* Pre-pass (as pimd): every group header and source list must fit before anything
      * is used; one shortfall refuses the whole message. */
     const uint8_t *groups = m + off;
+    uint8_t fam = alen == 16 ? PIMPARSE_AF_IPV6 : PIMPARSE_AF_IPV4;
+    unsigned nh = 0;
     for (unsigned g = 0; g < num_groups; g++) {
         if (len - off < elen + 4)
             return PIMPARSE_ERR_TRUNCATED;
         if (pp_get16(m + off) != head)
             return encoded_error(m + off, iana_af);
+        const uint8_t *gaddr = m + off + 4;
         size_t n = (size_t)pp_get16(m + off + elen) + pp_get16(m + off + elen + 2);
         off += elen + 4;
         /* n <= 131070, times 20 fits any size_t (and a multiply costs less than the
          * division it replaces, once per group of every message). */
         if (n * elen > len - off)
             return PIMPARSE_ERR_TRUNCATED;
-        for (size_t i = 0; i < n; i++, off += elen)
+        for (size_t i = 0; i < n; i++, off += elen) {
             if (pp_get16(m + off) != head)
                 return encoded_error(m + off, iana_af);
+            /* Entries without W or R are the (S,G) entries; the addresses are hashed where
+             * they lie. */
+            if (nh < max && !(m[off + 2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R)))
+                hash[nh++] = pp_hash_sg(seed, fam, m + off + 4, gaddr);
+        }
     }
     memset(jp, 0, sizeof *jp);
-    if (alen == 16) {
-        jp->upstream_neighbor.family = PIMPARSE_AF_IPV6;
+    jp->upstream_neighbor.family = fam;
+    if (alen == 16)
         memcpy(jp->upstream_neighbor.bytes, m + 6, 16);
-    } else {
-        jp->upstream_neighbor.family = PIMPARSE_AF_IPV4;
+    else
         memcpy(jp->upstream_neighbor.bytes, m + 6, 4);
-    }
     jp->num_groups = (uint8_t)num_groups;
     jp->holdtime = holdtime;
     jp->it_pos = groups;
     jp->it_end = m + off; /* bytes after the last group are ignored (as pimd, tcpdump) */
     jp->it_alen = (uint8_t)alen;
+    *nhash = nh;
     return 0;
 }
 

@@ -236,49 +236,10 @@ int pimparse_state_add_local_address(pimparse_state *st, const pimparse_addr *a)
 
 /* ---- hashing ---------------------------------------------------------------------- */
 
-static uint64_t load64(const uint8_t *p)
+static inline uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s,
+                                const uint8_t *g)
 {
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static uint64_t fmix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= UINT64_C(0xff51afd7ed558ccd);
-    h ^= h >> 33;
-    h *= UINT64_C(0xc4ceb9fe1a85ec53);
-    h ^= h >> 33;
-    return h;
-}
-
-static uint64_t load32(const uint8_t *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-/* Mixes every address bit: SSM groups share 232/8 and sources share prefixes, so a hash
- * over a few bytes would collapse into a few chains.  IPv4 keys have zeros in bytes 4-15
- * (every caller clears them), so only their first four bytes are read: the key was just
- * written as 4 bytes beside a cleared tail, and 8-byte loads across those stores would
- * stall on store forwarding. */
-static uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s, const uint8_t *g)
-{
-    const uint64_t k = UINT64_C(0x9e3779b97f4a7c15);
-    uint64_t h = seed ^ ((uint64_t)family * k);
-    if (family == PIMPARSE_AF_IPV4) {
-        h = (h ^ load32(s)) * k;
-        h = (h ^ (h >> 29) ^ load32(g)) * k;
-        return (uint32_t)fmix64(h);
-    }
-    h = (h ^ load64(s)) * k;
-    h = (h ^ (h >> 29) ^ load64(s + 8)) * k;
-    h = (h ^ (h >> 29) ^ load64(g)) * k;
-    h = (h ^ (h >> 29) ^ load64(g + 8)) * k;
-    return (uint32_t)fmix64(h);
+    return pp_hash_sg(seed, family, s, g);
 }
 
 /* ---- keys ------------------------------------------------------------------------- */
@@ -329,6 +290,7 @@ static int key6_new(pimparse_state *st, const uint8_t *s, const uint8_t *g, uint
                 return PIMPARSE_ERR_NOMEM;
             uint32_t nc = st->key6_cap ? st->key6_cap * 2 : 64;
             struct key6 *n = pp_realloc_table(st->key6, (size_t)st->key6_cap * sizeof *n,
+                                              (size_t)st->key6_used * sizeof *n,
                                               (size_t)nc * sizeof *n, 0);
             if (!n)
                 return PIMPARSE_ERR_NOMEM;
@@ -408,7 +370,8 @@ static int grow_slots(pimparse_state *st)
         if (!wrapped)
             return PIMPARSE_ERR_NOMEM;
     }
-    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)2 * n * sizeof *t, 1);
+    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)n * sizeof *t,
+                                      (size_t)2 * n * sizeof *t, 1);
     if (!t) {
         if (wrapped != stack)
             pp_free(wrapped);
@@ -646,16 +609,17 @@ static int timers_due(const pimparse_state *st, uint64_t now)
     return (st->heap_len && hkey(&st->heap[0]) <= now) || (st->tail_len && st->tail_min <= now);
 }
 
-/* A table of *cap items of `size` bytes, grown (doubling) to hold at least `need`, at
- * most 2^30; NULL when it cannot grow (the table is unchanged). */
-static void *reserve(void *table, uint32_t *cap, size_t size, uint32_t need)
+/* A table of *cap items of `size` bytes, `used` of them in use, grown (doubling) to hold
+ * at least `need`, at most 2^30; NULL when it cannot grow (the table is unchanged). */
+static void *reserve(void *table, uint32_t *cap, size_t size, uint32_t used, uint32_t need)
 {
     if (need <= *cap)
         return table;
     if (*cap >= (UINT32_C(1) << 30))
         return NULL;
     uint32_t nc = *cap ? *cap * 2 : 64;
-    void *t = pp_realloc_table(table, (size_t)*cap * size, (size_t)nc * size, 0);
+    void *t = pp_realloc_table(table, (size_t)*cap * size, (size_t)used * size,
+                               (size_t)nc * size, 0);
     if (t)
         *cap = nc;
     return t;
@@ -682,12 +646,13 @@ static int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
     }
     if (d == PIMPARSE_NEVER)
         return 0;
-    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap,
+    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap, st->heap_len,
                                      st->heap_len + st->tail_len + 1);
     if (!heap)
         return PIMPARSE_ERR_NOMEM;
     st->heap = heap;
-    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len + 1);
+    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len,
+                             st->tail_len + 1);
     if (!tail)
         return PIMPARSE_ERR_NOMEM;
     st->tail = tail;
@@ -1261,32 +1226,15 @@ int pp_state_decode_ahead(pimparse_state *st, int linktype, const uint8_t *frame
     int r = pimparse_frame_decode(linktype, frame, len, pkt);
     if (r < 0 || pkt->pim_type != PIMPARSE_TYPE_JOIN_PRUNE)
         return r;
-    /* The message is validated here, once (process_jp() takes the result), and then
-     * walked in place for the hashes: after validation every Encoded address has the
-     * message's family and every count fits, so the k-th entry without W or R found here
-     * is the k-th (S,G) entry pimparse_jp_next() gives process_jp(), which reuses the
-     * hash.  Hashing the packet bytes in place also avoids reloading the entry's address
-     * just after pimparse_jp_next() stored it piecewise. */
-    ah->jp_rc = pimparse_jp_decode(pkt, &ah->jp);
+    /* The message is validated here, once (process_jp() takes the result), and the
+     * validating walk hashes the first entries without W or R: the k-th of them is the
+     * k-th (S,G) entry process_jp() meets, which reuses the hash. */
+    ah->jp_rc = pp_jp_decode(pkt, &ah->jp, st->set.hash_seed, ah->hash, PP_AHEAD_MAX, &ah->n);
     if (ah->jp_rc < 0)
         return r;
-    const uint8_t *p = ah->jp.it_pos;
-    size_t elen = 4 + (size_t)ah->jp.it_alen;
-    uint8_t fam = ah->jp.upstream_neighbor.family;
     uint32_t mask = st->nslots - 1;
-    for (unsigned gi = 0; gi < ah->jp.num_groups && ah->n < PP_AHEAD_MAX; gi++) {
-        const uint8_t *g = p + 4;
-        size_t nsrc = (size_t)pp_get16(p + elen) + pp_get16(p + elen + 2);
-        const uint8_t *src = p + elen + 4;
-        p = src + nsrc * elen;
-        for (size_t i = 0; i < nsrc && ah->n < PP_AHEAD_MAX; i++, src += elen) {
-            if (src[2] & (PIMPARSE_SOURCE_W | PIMPARSE_SOURCE_R))
-                continue;
-            uint32_t h = hash_key(st->set.hash_seed, fam, src + 4, g);
-            ah->hash[ah->n++] = h;
-            __builtin_prefetch(&st->slots[h & mask]);
-        }
-    }
+    for (unsigned i = 0; i < ah->n; i++)
+        __builtin_prefetch(&st->slots[ah->hash[i] & mask]);
     return r;
 }
 
