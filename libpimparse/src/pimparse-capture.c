@@ -2,6 +2,7 @@
  * system calls.  Live capture exposes the fd / process(now) / get_expiry() trio; file
  * replay uses each packet's timestamp as the clock. */
 #include <errno.h>
+#include <limits.h>
 #include <pcap/pcap.h>
 #include <stdio.h>
 #include <string.h>
@@ -38,6 +39,7 @@ struct pimparse_capture {
     int fd;
     uint64_t now;
     uint64_t last_time;
+    unsigned long replayed; /* frames read by replay so far */
 };
 
 static void set_err(char *errbuf, size_t size, const char *msg)
@@ -210,59 +212,72 @@ static void batch_run(pimparse_capture *c, struct batch *b)
     b->used = 0;
 }
 
+/* One replayed frame (pcap_dispatch callback). */
+static void on_replay_frame(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
+{
+    pimparse_capture *c = (pimparse_capture *)user;
+    struct batch *b = c->batch;
+    /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
+    uint64_t ts = (uint64_t)h->ts.tv_sec * PIMPARSE_NS_PER_S + (uint64_t)h->ts.tv_usec;
+    size_t len = h->caplen;
+    c->replayed++;
+    if (b->n == 0 && !pp_state_prefetch_pays(c->st)) {
+        /* Small tables: straight from libpcap's buffer, as nothing is worth fetching
+         * ahead.  Only between batches, so frames stay in order. */
+        c->last_time = ts;
+        pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
+        return;
+    }
+    if (len > BATCH_BYTES - b->used)
+        batch_run(c, b);
+    if (len > BATCH_BYTES) {
+        /* Larger than a whole batch: processed straight from libpcap's buffer. */
+        c->last_time = ts;
+        pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
+        return;
+    }
+    unsigned i = b->n++;
+    b->f[i].off = b->used;
+    b->f[i].len = len;
+    b->f[i].ts = ts;
+    copy_frame(b->data + b->used, data, len);
+    b->used += len;
+    b->f[i].rc = pp_state_decode_ahead(c->st, c->linktype, b->data + b->f[i].off, len,
+                                       &b->f[i].pkt, &b->f[i].ah);
+    if (b->n == BATCH_FRAMES)
+        batch_run(c, b);
+}
+
 long pimparse_capture_replay(pimparse_capture *c, unsigned long max_frames)
 {
     if (!c || !c->pcap || c->fd >= 0 || !c->batch)
         return PIMPARSE_ERR_INVALID;
-    struct batch *b = c->batch;
-    long n = 0;
+    /* pcap_dispatch reads a file's records in one call (cnt -1: to the end), without the
+     * per-record wrapper of pcap_next_ex.  Frames are counted as the callback sees them,
+     * so that a read error (a capture cut inside a record) still counts what came before
+     * it. */
+    unsigned long start = c->replayed;
     int err = 0;
-    while (max_frames == 0 || (unsigned long)n < max_frames) {
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        int r = pcap_next_ex(c->pcap, &h, &data);
-        if (r == PCAP_ERROR_BREAK)
+    for (;;) {
+        int cnt = -1;
+        if (max_frames) {
+            unsigned long left = max_frames - (c->replayed - start);
+            if (left == 0)
+                break;
+            cnt = left > INT_MAX ? INT_MAX : (int)left;
+        }
+        int r = pcap_dispatch(c->pcap, cnt, on_replay_frame, (u_char *)c);
+        if (r == PCAP_ERROR_BREAK || r == 0)
             break;
         if (r < 0) {
             err = PIMPARSE_ERR_PCAP;
             break;
         }
-        if (r == 0) /* a live timeout; files never return it */
-            break;
-        /* Opened with nanosecond precision: tv_usec holds nanoseconds. */
-        uint64_t ts = (uint64_t)h->ts.tv_sec * PIMPARSE_NS_PER_S + (uint64_t)h->ts.tv_usec;
-        size_t len = h->caplen;
-        n++;
-        if (b->n == 0 && !pp_state_prefetch_pays(c->st)) {
-            /* Small tables: straight from libpcap's buffer, as nothing is worth fetching
-             * ahead.  Only between batches, so frames stay in order. */
-            c->last_time = ts;
-            pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
-            continue;
-        }
-        if (len > BATCH_BYTES - b->used)
-            batch_run(c, b);
-        if (len > BATCH_BYTES) {
-            /* Larger than a whole batch: processed straight from libpcap's buffer. */
-            c->last_time = ts;
-            pimparse_state_process_frame(c->st, c->linktype, data, len, ts);
-            continue;
-        }
-        unsigned i = b->n++;
-        b->f[i].off = b->used;
-        b->f[i].len = len;
-        b->f[i].ts = ts;
-        copy_frame(b->data + b->used, data, len);
-        b->used += len;
-        b->f[i].rc = pp_state_decode_ahead(c->st, c->linktype, b->data + b->f[i].off, len,
-                                           &b->f[i].pkt, &b->f[i].ah);
-        if (b->n == BATCH_FRAMES)
-            batch_run(c, b);
     }
     /* Frames read before an error are still processed: a truncated capture keeps what
      * came before the cut. */
-    batch_run(c, b);
-    return err ? err : n;
+    batch_run(c, c->batch);
+    return err ? err : (long)(c->replayed - start);
 }
 
 uint64_t pimparse_capture_last_time(const pimparse_capture *c)
