@@ -38,8 +38,9 @@ void *pp_realloc(void *p, size_t size)
  * offered to transparent huge pages before anything touches them (where THP is off the
  * hint is refused and nothing else changes).  They come from mmap, so they are zero
  * without a memset, and growing one moves its pages into a larger aligned mapping
- * (mremap) instead of copying them: a grown table costs only its new half. */
-#define LARGE_TABLE ((size_t)4 << 20)
+ * (mremap) instead of copying them: a grown table costs only its new half.  "Large"
+ * starts at one huge page (a million (S,G)s fault 1,600 times instead of 2,900). */
+#define LARGE_TABLE ((size_t)2 << 20)
 #define HUGE_PAGE ((size_t)2 << 20)
 
 static size_t huge_round(size_t size)
