@@ -382,12 +382,19 @@ static int grow_slots(pimparse_state *st)
         wrapped[i] = t[i];
         t[i].ref = 0;
     }
-    for (uint32_t p = e; p < n; p++) {
-        struct slot sl = t[p];
-        if (!sl.ref)
-            continue;
-        t[p].ref = 0;
-        slot_place(t, mask, sl);
+    /* Eight slots at a time: the table is half full at random, so a branch per slot
+     * would go the wrong way half the time.  An entry moved from slot q lands at or
+     * before q (or in the new half), never on a later slot of the group. */
+    for (uint32_t p = e; p < n; p += 8) {
+        uint32_t end = n - p < 8 ? n : p + 8, bits = 0;
+        for (uint32_t q = p; q < end; q++)
+            bits |= (uint32_t)(t[q].ref != 0) << (q - p);
+        for (; bits; bits &= bits - 1) {
+            uint32_t q = p + (uint32_t)__builtin_ctz(bits);
+            struct slot sl = t[q];
+            t[q].ref = 0;
+            slot_place(t, mask, sl);
+        }
     }
     for (uint32_t i = 0; i < e; i++)
         slot_place(t, mask, wrapped[i]);
