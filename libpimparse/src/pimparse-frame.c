@@ -12,9 +12,8 @@
 
 #define IPPROTO_PIM_NUM 103
 
-/* The IPv4 path (every frame of an IPv4 network) is inlined into its callers: one call
- * per frame instead of four. */
-#define PP_INLINE static inline __attribute__((always_inline))
+/* The IPv4 path (every frame of an IPv4 network) is inlined into its callers (PP_INLINE):
+ * one call per frame instead of four. */
 
 PP_INLINE int decode_pim(const uint8_t *ip_src_bytes, const uint8_t *ip_dst_bytes, int v6,
                       const uint8_t *msg, size_t len, pimparse_packet *out)

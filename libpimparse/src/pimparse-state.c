@@ -312,28 +312,25 @@ static void key6_release(pimparse_state *st, uint32_t i)
 }
 
 /* Returns the slot holding the key, or the empty slot where it would go. */
-static uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_t *s,
-                          const uint8_t *g, uint32_t h)
+static inline uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_t *s,
+                                 const uint8_t *g, uint32_t h)
 {
     uint32_t mask = st->nslots - 1;
-    /* Bounded: the table is at most half full, so an empty slot ends every probe. */
-    for (uint32_t i = h & mask, n = 0; n < st->nslots; i = (i + 1) & mask, n++) {
+    /* Ends: insert() keeps the table at most half full, so every probe meets an empty
+     * slot. */
+    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
         const struct slot *sl = &st->slots[i];
         if (!sl->ref)
             return i;
-        if (sl->hash == h) {
-            if (key_equal(st, sg_at(st, slot_idx(sl)), family, s, g))
-                return i;
-        }
+        if (sl->hash == h && key_equal(st, sg_at(st, slot_idx(sl)), family, s, g))
+            return i;
     }
-    return NIL;
 }
 
 static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
                      uint32_t h)
 {
-    uint32_t i = find_slot(st, family, s, g, h);
-    return i == NIL ? NIL : slot_idx(&st->slots[i]);
+    return slot_idx(&st->slots[find_slot(st, family, s, g, h)]); /* NIL when empty */
 }
 
 /* Doubles the slot table where it lies (pp_realloc_table moves a large table's pages,
@@ -632,13 +629,29 @@ static void *reserve(void *table, uint32_t *cap, size_t size, uint32_t used, uin
     return t;
 }
 
+/* Room for one more timer in the tail and, reserved, in the heap. */
+static __attribute__((noinline)) int grow_timers(pimparse_state *st)
+{
+    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap, st->heap_len,
+                                     st->heap_len + st->tail_len + 1);
+    if (!heap)
+        return PIMPARSE_ERR_NOMEM;
+    st->heap = heap;
+    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len,
+                             st->tail_len + 1);
+    if (!tail)
+        return PIMPARSE_ERR_NOMEM;
+    st->tail = tail;
+    return 0;
+}
+
 /* Puts or moves an entry's timer after its timers changed.  Later deadlines are left lazy
  * (see the file comment).  A new timer goes to the tail, unsorted and without a key (4
  * bytes): nothing needs the order until a timer may be due or the next deadline is asked
  * for, and a replay that only adds entries never pays for sifting nor for the heap's
  * 12-byte items: the heap's room is reserved here (mapped, not yet touched) so that
  * merge_tail() cannot fail. */
-static int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
+PP_INLINE int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
 {
     uint64_t d = deadline(st, e, idx);
     if (e->heap_pos != NIL) {
@@ -653,16 +666,9 @@ static int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
     }
     if (d == PIMPARSE_NEVER)
         return 0;
-    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap, st->heap_len,
-                                     st->heap_len + st->tail_len + 1);
-    if (!heap)
+    if ((st->heap_len + st->tail_len == st->heap_cap || st->tail_len == st->tail_cap) &&
+        grow_timers(st) < 0)
         return PIMPARSE_ERR_NOMEM;
-    st->heap = heap;
-    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len,
-                             st->tail_len + 1);
-    if (!tail)
-        return PIMPARSE_ERR_NOMEM;
-    st->tail = tail;
     st->tail[st->tail_len] = idx;
     e->heap_pos = TAIL_POS | st->tail_len++;
     if (d < st->tail_min)
@@ -691,8 +697,22 @@ static void fix_top(pimparse_state *st)
 
 /* Adds a key known to be absent; slot is the empty slot find_slot() returned for it
  * (found again when the table grows first). */
-static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
-                  uint32_t h, uint32_t slot, uint32_t *out)
+/* Adds the next entry segment (the table's entries are all in use). */
+static __attribute__((noinline)) int add_segment(pimparse_state *st)
+{
+    if (st->n_segs == MAX_SEGS)
+        return PIMPARSE_ERR_NOMEM;
+    uint32_t size = (uint32_t)seg_entries(st->n_segs);
+    struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
+    if (!n)
+        return PIMPARSE_ERR_NOMEM;
+    st->seg[st->n_segs++] = n;
+    st->sg_cap += size;
+    return 0;
+}
+
+PP_INLINE int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
+                     uint32_t h, uint32_t slot, uint32_t *out)
 {
     if ((uint64_t)(st->count + 1) * 2 > st->nslots) {
         int r = grow_slots(st);
@@ -700,8 +720,6 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
             return r;
         slot = find_slot(st, family, s, g, h);
     }
-    if (slot == NIL)
-        return PIMPARSE_ERR_NOMEM;
     uint64_t key;
     if (family == PIMPARSE_AF_IPV4) {
         key = key4(s, g);
@@ -717,21 +735,10 @@ static int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const ui
         idx = st->free_head;
         st->free_head = sg_at(st, idx)->heap_pos;
     } else {
-        if (st->sg_used == st->sg_cap) {
-            if (st->n_segs == MAX_SEGS) {
-                if (family != PIMPARSE_AF_IPV4)
-                    key6_release(st, (uint32_t)key);
-                return PIMPARSE_ERR_NOMEM;
-            }
-            uint32_t size = (uint32_t)seg_entries(st->n_segs);
-            struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
-            if (!n) {
-                if (family != PIMPARSE_AF_IPV4)
-                    key6_release(st, (uint32_t)key);
-                return PIMPARSE_ERR_NOMEM;
-            }
-            st->seg[st->n_segs++] = n;
-            st->sg_cap += size;
+        if (st->sg_used == st->sg_cap && add_segment(st) < 0) {
+            if (family != PIMPARSE_AF_IPV4)
+                key6_release(st, (uint32_t)key);
+            return PIMPARSE_ERR_NOMEM;
         }
         idx = st->sg_used++;
     }
@@ -753,7 +760,7 @@ static void remove_entry(pimparse_state *st, uint32_t idx)
     uint8_t s[16], g[16];
     key_bytes(st, e, s, g);
     uint32_t slot = find_slot(st, e->family, s, g, hash_key(st->set.hash_seed, e->family, s, g));
-    if (slot != NIL && slot_idx(&st->slots[slot]) == idx)
+    if (slot_idx(&st->slots[slot]) == idx)
         slot_delete(st, slot);
     if (e->heap_pos != NIL)
         timer_remove(st, idx);
@@ -802,7 +809,7 @@ static void emit_sg_addrs(const pimparse_state *st, int type, uint64_t now,
     emit(st, &ev);
 }
 
-static void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
+PP_INLINE void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
                     const pimparse_addr *from, uint16_t holdtime)
 {
     if (!st->set.event)
@@ -982,7 +989,7 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
     /* §4.5.3: Expiry Timer = max(ET, holdtime); 0xFFFF never times out (§4.9.5). */
     uint64_t et = holdtime == 0xffff ? PIMPARSE_NEVER : now + PIMPARSE_S(holdtime);
     uint32_t slot = find_slot(st, fam, s, g, h);
-    uint32_t idx = slot == NIL ? NIL : slot_idx(&st->slots[slot]);
+    uint32_t idx = slot_idx(&st->slots[slot]);
     if (idx == NIL) {
         /* A holdtime of 0 would expire at once: the net effect is no state. */
         if (holdtime == 0)
@@ -1298,7 +1305,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     }
     uint32_t h = hash_key(st->set.hash_seed, s.family, s.bytes, g.bytes);
     uint32_t slot = find_slot(st, s.family, s.bytes, g.bytes, h);
-    if (slot != NIL && st->slots[slot].ref)
+    if (st->slots[slot].ref)
         return 0;
     uint32_t idx;
     int r = insert(st, s.family, s.bytes, g.bytes, h, slot, &idx);
