@@ -181,20 +181,20 @@ uint64_t pimparse_capture_get_expiry(pimparse_capture *c)
     return c ? pimparse_state_get_expiry(c->st) : PIMPARSE_NEVER;
 }
 
-/* memcpy for the typical frame, a hundred bytes or so: whole 16-byte blocks, then the
- * last 16 bytes (overlapping) - a few moves inline instead of a library call choosing a
+/* memcpy for the typical frame, a hundred bytes or so: whole 32-byte blocks, then the
+ * last 32 bytes (overlapping) - a few moves inline instead of a library call choosing a
  * strategy for every frame. */
 static void copy_frame(uint8_t *dst, const uint8_t *src, size_t len)
 {
-    if (len < 16 || len > 256) {
+    if (len < 32 || len > 256) {
         memcpy(dst, src, len);
         return;
     }
     size_t i = 0;
-    for (; i + 16 <= len; i += 16)
-        memcpy(dst + i, src + i, 16);
+    for (; i + 32 <= len; i += 32)
+        memcpy(dst + i, src + i, 32);
     if (i < len)
-        memcpy(dst + len - 16, src + len - 16, 16);
+        memcpy(dst + len - 32, src + len - 32, 32);
 }
 
 static void batch_run(pimparse_capture *c, struct batch *b)

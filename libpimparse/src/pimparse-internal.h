@@ -68,14 +68,26 @@ static inline uint32_t pp_sum16(const uint8_t *data, size_t len, uint32_t sum)
      * words are summed as the host loads them, 8 bytes at a time with the end-around
      * carry added back (§2(C)), and the folded 16-bit result is put into network order
      * at the end. */
-    uint64_t acc = 0;
+    uint64_t acc = 0, acc2 = 0;
     size_t i = 0;
-    for (; i + 8 <= len; i += 8) {
-        uint64_t v;
+    for (; i + 16 <= len; i += 16) { /* two independent carry chains */
+        uint64_t v, w;
         memcpy(&v, data + i, 8);
+        memcpy(&w, data + i + 8, 8);
         acc += v;
         acc += acc < v;
+        acc2 += w;
+        acc2 += acc2 < w;
     }
+    if (i + 8 <= len) {
+        uint64_t v;
+        memcpy(&v, data + i, 8);
+        acc2 += v;
+        acc2 += acc2 < v;
+        i += 8;
+    }
+    acc += acc2;
+    acc += acc < acc2;
     acc = (acc & 0xffffffffu) + (acc >> 32); /* < 2^33 */
     if (i + 4 <= len) {
         uint32_t v;
