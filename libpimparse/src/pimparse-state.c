@@ -1,131 +1,18 @@
 /* pimparse-state.c — upstream per-(S,G) Join state for one interface and the PIM
- * neighbors heard on it (RFC 7761 §4.3, §4.5.3 "Receiving (S,G) Join/Prune Messages").
- *
- * (S,G) entries live in segments addressed by a 32-bit index that never changes (see
- * sg_at), so growing the table neither copies entries nor invalidates the indexes held
- * by the hash slots and the heap.  An open-addressing hash table over every address bit
- * finds them (slots hold the 32-bit hash next to the index, so a probe touches an entry
- * only when the hashes match: a miss on a million-entry table costs one cache line), and
- * a binary min-heap of deadlines orders their timers (new timers wait in an unsorted list
- * of indexes, the tail, until the order is needed, see schedule).  Heap keys are lazy: a Join only ever moves
- * an entry's deadline later, so a refresh leaves the heap alone and the stale key is
- * corrected when it reaches the top; only a Prune-Pending (an earlier deadline) touches
- * the heap. */
+ * neighbors heard on it (RFC 7761 §4.3, §4.5.3 "Receiving (S,G) Join/Prune Messages"):
+ * the protocol's rules over the table of pimparse-table.h, the neighbors, events, and
+ * the batched input of the replay driver. */
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <syslog.h>
 
-#include "pimparse-internal.h"
+#include "pimparse-table.h"
 
-#define NIL UINT32_MAX
 #define MAX_NEIGHBORS 4096
-#define MAX_SECONDARY 16
 #define DEFAULT_PROPAGATION_DELAY_MS 500 /* §4.11 */
 #define DEFAULT_OVERRIDE_INTERVAL_MS 2500
-
-/* 24 bytes.  An IPv4 key is held in the entry itself; an IPv6 key (32 bytes) lives in a
- * separate pool that the entry points to, so the common IPv4 table pays for neither.
- * The hash is not kept (the slot has it, and removal recomputes it); a free entry links
- * the free list through heap_pos, since it has no timer.  The Prune-Pending Timer, set
- * on few entries and briefly, lives in a map beside them (see "Prune-Pending"). */
-struct sg {
-    uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
-    uint64_t key;      /* IPv4: key4(); IPv6: index into the pool of struct key6 */
-    uint32_t heap_pos; /* NIL when not in the heap; free: the next free index */
-    uint8_t family;    /* 0 = free */
-    uint8_t pending;   /* Prune-Pending: the map holds its timer */
-};
-
-/* A Prune-Pending Timer: the entry's index + 1 (0 = empty slot) and its deadline. */
-struct pend {
-    uint32_t ref;
-    uint64_t pp;
-};
-
-struct key6 {
-    uint8_t s[16];
-    uint8_t g[16];
-};
-
-struct slot {
-    uint32_t hash;
-    uint32_t ref; /* the entry's index + 1; 0 = empty, so a fresh (zero) table is empty */
-};
-
-static inline uint32_t slot_idx(const struct slot *sl)
-{
-    return sl->ref - 1; /* NIL for an empty slot */
-}
-
-/* 12 bytes, not 16: the key is kept as two halves so that the array needs no padding. */
-struct heap_item {
-    uint32_t key_hi, key_lo; /* <= the entry's deadline */
-    uint32_t idx;
-};
-
-static inline uint64_t hkey(const struct heap_item *it)
-{
-    return (uint64_t)it->key_hi << 32 | it->key_lo;
-}
-
-static inline void hkey_set(struct heap_item *it, uint64_t key)
-{
-    it->key_hi = (uint32_t)(key >> 32);
-    it->key_lo = (uint32_t)key;
-}
-
-struct nbr {
-    pimparse_neighbor info;
-    pimparse_addr secondary[MAX_SECONDARY];
-};
-
-/* Entries live in segments that double in size (1024, 1024, 2048, 4096 ... entries), so
- * an index never moves and growing never copies: segment k >= 1 holds indexes
- * [2^(9+k), 2^(10+k)), segment 0 holds [0, 1024). */
-#define SEG0_SHIFT 10
-#define MAX_SEGS 22 /* up to 2^31 entries */
-
-struct pimparse_state {
-    pimparse_settings set;
-    struct sg *seg[MAX_SEGS];
-    unsigned n_segs;
-    uint32_t sg_cap, sg_used, free_head, count;
-    struct slot *slots;
-    uint32_t nslots; /* power of two, at least twice the count (linear probing) */
-    /* heap[0, heap_len) is the binary heap of timers; tail[0, tail_len) holds the indexes
-     * of newly scheduled entries not yet sifted in (see schedule), tail_min a lower bound
-     * of their deadlines. */
-    struct heap_item *heap;
-    uint32_t heap_len, heap_cap;
-    uint32_t *tail;
-    uint32_t tail_len, tail_cap;
-    uint64_t tail_min;
-    struct key6 *key6;
-    uint32_t key6_cap, key6_used, key6_free;
-    struct pend *pend; /* open addressing, pend_cap (a power of two or 0) slots */
-    uint32_t pend_cap, pend_count;
-    struct nbr *nbrs;
-    size_t n_nbrs, cap_nbrs;
-    pimparse_addr *locals;
-    size_t n_locals, cap_locals;
-    pimparse_stats stats;
-};
-
-/* The number of entries segment k holds. */
-static size_t seg_entries(unsigned k)
-{
-    return (size_t)1 << (k == 0 ? SEG0_SHIFT : SEG0_SHIFT - 1 + k);
-}
-
-static inline struct sg *sg_at(const pimparse_state *st, uint32_t idx)
-{
-    /* lg = floor(log2(idx)) for idx >= 1024, 9 below: segment lg - 9 starts at 2^lg. */
-    unsigned lg = 31u - (unsigned)__builtin_clz(idx | ((UINT32_C(1) << SEG0_SHIFT) - 1));
-    uint32_t base = (UINT32_C(1) << lg) & ~((UINT32_C(1) << SEG0_SHIFT) - 1);
-    return &st->seg[lg - (SEG0_SHIFT - 1)][idx - base];
-}
 
 static void st_log(const pimparse_state *st, int level, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -234,554 +121,7 @@ int pimparse_state_add_local_address(pimparse_state *st, const pimparse_addr *a)
     return 0;
 }
 
-/* ---- hashing ---------------------------------------------------------------------- */
-
-static inline uint32_t hash_key(uint64_t seed, uint8_t family, const uint8_t *s,
-                                const uint8_t *g)
-{
-    return pp_hash_sg(seed, family, s, g);
-}
-
-/* ---- keys ------------------------------------------------------------------------- */
-
-static uint64_t key4(const uint8_t *s, const uint8_t *g)
-{
-    uint32_t a, b;
-    memcpy(&a, s, 4);
-    memcpy(&b, g, 4);
-    return (uint64_t)a << 32 | b;
-}
-
-static int key_equal(const pimparse_state *st, const struct sg *e, uint8_t family,
-                     const uint8_t *s, const uint8_t *g)
-{
-    if (e->family != family)
-        return 0;
-    if (family == PIMPARSE_AF_IPV4)
-        return e->key == key4(s, g);
-    const struct key6 *k = &st->key6[e->key];
-    return memcmp(k->s, s, 16) == 0 && memcmp(k->g, g, 16) == 0;
-}
-
-/* The entry's key as 16-byte address arrays (IPv4: zero after the 4 bytes). */
-static void key_bytes(const pimparse_state *st, const struct sg *e, uint8_t s[16], uint8_t g[16])
-{
-    if (e->family == PIMPARSE_AF_IPV4) {
-        uint32_t a = (uint32_t)(e->key >> 32), b = (uint32_t)e->key;
-        memset(s, 0, 16);
-        memset(g, 0, 16);
-        memcpy(s, &a, 4);
-        memcpy(g, &b, 4);
-        return;
-    }
-    memcpy(s, st->key6[e->key].s, 16);
-    memcpy(g, st->key6[e->key].g, 16);
-}
-
-static int key6_new(pimparse_state *st, const uint8_t *s, const uint8_t *g, uint32_t *out)
-{
-    uint32_t i;
-    if (st->key6_free != NIL) {
-        i = st->key6_free;
-        memcpy(&st->key6_free, st->key6[i].s, sizeof st->key6_free);
-    } else {
-        if (st->key6_used == st->key6_cap) {
-            if (st->key6_cap >= NIL / 2)
-                return PIMPARSE_ERR_NOMEM;
-            uint32_t nc = st->key6_cap ? st->key6_cap * 2 : 64;
-            struct key6 *n = pp_realloc_table(st->key6, (size_t)st->key6_cap * sizeof *n,
-                                              (size_t)st->key6_used * sizeof *n,
-                                              (size_t)nc * sizeof *n, 0);
-            if (!n)
-                return PIMPARSE_ERR_NOMEM;
-            st->key6 = n;
-            st->key6_cap = nc;
-        }
-        i = st->key6_used++;
-    }
-    memcpy(st->key6[i].s, s, 16);
-    memcpy(st->key6[i].g, g, 16);
-    *out = i;
-    return 0;
-}
-
-static void key6_release(pimparse_state *st, uint32_t i)
-{
-    memcpy(st->key6[i].s, &st->key6_free, sizeof st->key6_free);
-    st->key6_free = i;
-}
-
-/* Returns the slot holding the key, or the empty slot where it would go. */
-static inline uint32_t find_slot(const pimparse_state *st, uint8_t family, const uint8_t *s,
-                                 const uint8_t *g, uint32_t h)
-{
-    uint32_t mask = st->nslots - 1;
-    /* Ends: insert() keeps the table at most half full, so every probe meets an empty
-     * slot. */
-    for (uint32_t i = h & mask;; i = (i + 1) & mask) {
-        const struct slot *sl = &st->slots[i];
-        if (!sl->ref)
-            return i;
-        if (sl->hash == h && key_equal(st, sg_at(st, slot_idx(sl)), family, s, g))
-            return i;
-    }
-}
-
-static uint32_t find(const pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
-                     uint32_t h)
-{
-    return slot_idx(&st->slots[find_slot(st, family, s, g, h)]); /* NIL when empty */
-}
-
-/* Doubles the slot table where it lies (pp_realloc_table moves a large table's pages,
- * it never copies them), rehashing in place: only the new half is fresh memory, and the
- * pass reads the table in order and writes near the same two positions (p and p + n).
- *
- * Linear probing makes in-place safe when every entry is moved in table order from the
- * start of its cluster: an entry at p has its home h <= p, its new home is h or h + n,
- * and the probe from there crosses only entries already moved (or slot p, now empty)
- * - never an entry that will move later and leave a hole in the probe path.  The cluster
- * at slot 0 may have wrapped round from the end (its homes are near n), so its entries
- * are set aside first and inserted last, when nothing is left to move. */
-#define WRAP_STACK 64
-
-static void slot_place(struct slot *t, uint32_t mask, struct slot sl)
-{
-    uint32_t j = sl.hash & mask;
-    while (t[j].ref) /* bounded: the doubled table is at most a quarter full */
-        j = (j + 1) & mask;
-    t[j] = sl;
-}
-
-static int grow_slots(pimparse_state *st)
-{
-    uint32_t n = st->nslots;
-    if (n >= (UINT32_C(1) << 31))
-        return PIMPARSE_ERR_NOMEM;
-    uint32_t e = 0;
-    while (st->slots[e].ref) /* ends: the table is at most half full */
-        e++;
-    struct slot stack[WRAP_STACK], *wrapped = stack;
-    if (e > WRAP_STACK) {
-        wrapped = pp_malloc((size_t)e * sizeof *wrapped);
-        if (!wrapped)
-            return PIMPARSE_ERR_NOMEM;
-    }
-    struct slot *t = pp_realloc_table(st->slots, (size_t)n * sizeof *t, (size_t)n * sizeof *t,
-                                      (size_t)2 * n * sizeof *t, 1);
-    if (!t) {
-        if (wrapped != stack)
-            pp_free(wrapped);
-        return PIMPARSE_ERR_NOMEM;
-    }
-    uint32_t mask = 2 * n - 1;
-    for (uint32_t i = 0; i < e; i++) {
-        wrapped[i] = t[i];
-        t[i].ref = 0;
-    }
-    /* Eight slots at a time: the table is half full at random, so a branch per slot
-     * would go the wrong way half the time.  An entry moved from slot q lands at or
-     * before q (or in the new half), never on a later slot of the group. */
-    for (uint32_t p = e; p < n; p += 8) {
-        uint32_t end = n - p < 8 ? n : p + 8, bits = 0;
-        for (uint32_t q = p; q < end; q++)
-            bits |= (uint32_t)(t[q].ref != 0) << (q - p);
-        for (; bits; bits &= bits - 1) {
-            uint32_t q = p + (uint32_t)__builtin_ctz(bits);
-            struct slot sl = t[q];
-            t[q].ref = 0;
-            slot_place(t, mask, sl);
-        }
-    }
-    for (uint32_t i = 0; i < e; i++)
-        slot_place(t, mask, wrapped[i]);
-    if (wrapped != stack)
-        pp_free(wrapped);
-    st->slots = t;
-    st->nslots = 2 * n;
-    return 0;
-}
-
-/* Linear-probing deletion by backward shift (no tombstones, probes stay short): after
- * emptying slot i, the item at slot j of the same run stays where it is when its home
- * lies cyclically in (i, j]; otherwise it moves into i, and j is the new hole. */
-static inline int stays(uint32_t i, uint32_t j, uint32_t home)
-{
-    return i <= j ? (i < home && home <= j) : (i < home || home <= j);
-}
-
-static void slot_delete(pimparse_state *st, uint32_t i)
-{
-    uint32_t mask = st->nslots - 1;
-    uint32_t j = i;
-    for (uint32_t n = 0; n < st->nslots; n++) {
-        j = (j + 1) & mask;
-        if (!st->slots[j].ref)
-            break;
-        if (stays(i, j, st->slots[j].hash & mask))
-            continue;
-        st->slots[i] = st->slots[j];
-        i = j;
-    }
-    st->slots[i].ref = 0;
-}
-
-/* ---- Prune-Pending ---------------------------------------------------------------- */
-
-static uint32_t pend_home(uint32_t idx, uint32_t mask)
-{
-    uint32_t h = idx * UINT32_C(0x9e3779b1);
-    return (h ^ h >> 16) & mask;
-}
-
-/* The map slot of entry idx's Prune-Pending Timer, or NIL. */
-static uint32_t pend_find(const pimparse_state *st, uint32_t idx)
-{
-    uint32_t mask = st->pend_cap - 1;
-    for (uint32_t i = pend_home(idx, mask), n = 0; n < st->pend_cap; i = (i + 1) & mask, n++) {
-        if (!st->pend[i].ref)
-            return NIL;
-        if (st->pend[i].ref == idx + 1)
-            return i;
-    }
-    return NIL;
-}
-
-static uint64_t pend_get(const pimparse_state *st, uint32_t idx)
-{
-    uint32_t i = pend_find(st, idx);
-    return i == NIL ? PIMPARSE_NEVER : st->pend[i].pp;
-}
-
-static void pend_place(struct pend *t, uint32_t mask, struct pend p)
-{
-    uint32_t i = pend_home(p.ref - 1, mask);
-    while (t[i].ref) /* bounded: the map is at most half full */
-        i = (i + 1) & mask;
-    t[i] = p;
-}
-
-/* Adds entry idx's timer (idx has none). */
-static int pend_add(pimparse_state *st, uint32_t idx, uint64_t pp)
-{
-    if ((st->pend_count + 1) * 2 > st->pend_cap) {
-        if (st->pend_cap >= (UINT32_C(1) << 31))
-            return PIMPARSE_ERR_NOMEM;
-        uint32_t nc = st->pend_cap ? st->pend_cap * 2 : 16;
-        struct pend *t = pp_calloc(nc, sizeof *t);
-        if (!t)
-            return PIMPARSE_ERR_NOMEM;
-        for (uint32_t i = 0; i < st->pend_cap; i++)
-            if (st->pend[i].ref)
-                pend_place(t, nc - 1, st->pend[i]);
-        pp_free(st->pend);
-        st->pend = t;
-        st->pend_cap = nc;
-    }
-    pend_place(st->pend, st->pend_cap - 1, (struct pend){idx + 1, pp});
-    st->pend_count++;
-    return 0;
-}
-
-static void pend_del(pimparse_state *st, uint32_t idx)
-{
-    uint32_t i = pend_find(st, idx);
-    if (i == NIL)
-        return;
-    uint32_t mask = st->pend_cap - 1, j = i;
-    for (uint32_t n = 0; n < st->pend_cap; n++) {
-        j = (j + 1) & mask;
-        if (!st->pend[j].ref)
-            break;
-        if (stays(i, j, pend_home(st->pend[j].ref - 1, mask)))
-            continue;
-        st->pend[i] = st->pend[j];
-        i = j;
-    }
-    st->pend[i].ref = 0;
-    st->pend_count--;
-}
-
-/* ---- timers: a heap and a tail ----------------------------------------------------- */
-
-/* An entry's heap_pos: NIL (no timer), its position in the heap, or TAIL_POS | its
- * position in the tail (at most 2^30 timers, see reserve). */
-#define TAIL_POS 0x80000000u
-
-/* The earlier of entry idx's Expiry and Prune-Pending Timers. */
-static uint64_t deadline(const pimparse_state *st, const struct sg *e, uint32_t idx)
-{
-    if (!e->pending)
-        return e->expiry;
-    uint64_t pp = pend_get(st, idx);
-    return e->expiry < pp ? e->expiry : pp;
-}
-
-static void heap_set(pimparse_state *st, uint32_t pos, struct heap_item it)
-{
-    st->heap[pos] = it;
-    sg_at(st, it.idx)->heap_pos = pos;
-}
-
-static void sift_up(pimparse_state *st, uint32_t pos)
-{
-    struct heap_item it = st->heap[pos];
-    while (pos > 0) {
-        uint32_t parent = (pos - 1) / 2;
-        if (hkey(&st->heap[parent]) <= hkey(&it))
-            break;
-        heap_set(st, pos, st->heap[parent]);
-        pos = parent;
-    }
-    heap_set(st, pos, it);
-}
-
-static void sift_down(pimparse_state *st, uint32_t pos)
-{
-    struct heap_item it = st->heap[pos];
-    for (;;) {
-        uint32_t c = 2 * pos + 1;
-        if (c >= st->heap_len)
-            break;
-        if (c + 1 < st->heap_len && hkey(&st->heap[c + 1]) < hkey(&st->heap[c]))
-            c++;
-        if (hkey(&st->heap[c]) >= hkey(&it))
-            break;
-        heap_set(st, pos, st->heap[c]);
-        pos = c;
-    }
-    heap_set(st, pos, it);
-}
-
-/* Takes entry idx's timer out of the heap or the tail. */
-static void timer_remove(pimparse_state *st, uint32_t idx)
-{
-    struct sg *e = sg_at(st, idx);
-    uint32_t pos = e->heap_pos;
-    e->heap_pos = NIL;
-    if (pos & TAIL_POS) {
-        /* The (unordered) tail's last item fills the hole. */
-        pos &= ~TAIL_POS;
-        uint32_t last = --st->tail_len;
-        if (pos != last) {
-            uint32_t moved = st->tail[last];
-            st->tail[pos] = moved;
-            sg_at(st, moved)->heap_pos = TAIL_POS | pos;
-        }
-        if (!st->tail_len)
-            st->tail_min = PIMPARSE_NEVER;
-        return;
-    }
-    st->heap_len--;
-    if (pos != st->heap_len) {
-        uint64_t old = hkey(&st->heap[pos]);
-        heap_set(st, pos, st->heap[st->heap_len]);
-        if (hkey(&st->heap[pos]) < old)
-            sift_up(st, pos);
-        else
-            sift_down(st, pos);
-    }
-}
-
-/* Moves the tail into the heap, keyed by the entries' deadlines now.  It cannot fail:
- * schedule() keeps the heap's capacity at least heap_len + tail_len.  A tail longer than
- * the heap is merged by rebuilding the heap bottom-up (linear), a shorter one by sifting
- * each item up. */
-static void merge_tail(pimparse_state *st)
-{
-    if (!st->tail_len)
-        return;
-    int rebuild = st->tail_len > st->heap_len;
-    for (uint32_t i = 0; i < st->tail_len; i++) {
-        uint32_t idx = st->tail[i];
-        uint64_t d = deadline(st, sg_at(st, idx), idx);
-        uint32_t pos = st->heap_len++;
-        heap_set(st, pos, (struct heap_item){(uint32_t)(d >> 32), (uint32_t)d, idx});
-        if (!rebuild)
-            sift_up(st, pos);
-    }
-    if (rebuild)
-        for (uint32_t pos = st->heap_len / 2; pos-- > 0;)
-            sift_down(st, pos);
-    st->tail_len = 0;
-    st->tail_min = PIMPARSE_NEVER;
-}
-
-/* Whether a timer may be due at now (keys never exceed the true deadlines). */
-static int timers_due(const pimparse_state *st, uint64_t now)
-{
-    return (st->heap_len && hkey(&st->heap[0]) <= now) || (st->tail_len && st->tail_min <= now);
-}
-
-/* A table of *cap items of `size` bytes, `used` of them in use, grown (doubling) to hold
- * at least `need`, at most 2^30; NULL when it cannot grow (the table is unchanged). */
-static void *reserve(void *table, uint32_t *cap, size_t size, uint32_t used, uint32_t need)
-{
-    if (need <= *cap)
-        return table;
-    if (*cap >= (UINT32_C(1) << 30))
-        return NULL;
-    uint32_t nc = *cap ? *cap * 2 : 64;
-    void *t = pp_realloc_table(table, (size_t)*cap * size, (size_t)used * size,
-                               (size_t)nc * size, 0);
-    if (t)
-        *cap = nc;
-    return t;
-}
-
-/* Room for one more timer in the tail and, reserved, in the heap. */
-static __attribute__((noinline)) int grow_timers(pimparse_state *st)
-{
-    struct heap_item *heap = reserve(st->heap, &st->heap_cap, sizeof *heap, st->heap_len,
-                                     st->heap_len + st->tail_len + 1);
-    if (!heap)
-        return PIMPARSE_ERR_NOMEM;
-    st->heap = heap;
-    uint32_t *tail = reserve(st->tail, &st->tail_cap, sizeof *tail, st->tail_len,
-                             st->tail_len + 1);
-    if (!tail)
-        return PIMPARSE_ERR_NOMEM;
-    st->tail = tail;
-    return 0;
-}
-
-/* Puts or moves an entry's timer after its timers changed.  Later deadlines are left lazy
- * (see the file comment).  A new timer goes to the tail, unsorted and without a key (4
- * bytes): nothing needs the order until a timer may be due or the next deadline is asked
- * for, and a replay that only adds entries never pays for sifting nor for the heap's
- * 12-byte items: the heap's room is reserved here (mapped, not yet touched) so that
- * merge_tail() cannot fail. */
-PP_INLINE int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
-{
-    uint64_t d = deadline(st, e, idx);
-    if (e->heap_pos != NIL) {
-        if (e->heap_pos & TAIL_POS) {
-            if (d < st->tail_min)
-                st->tail_min = d;
-        } else if (d < hkey(&st->heap[e->heap_pos])) {
-            hkey_set(&st->heap[e->heap_pos], d);
-            sift_up(st, e->heap_pos);
-        }
-        return 0;
-    }
-    if (d == PIMPARSE_NEVER)
-        return 0;
-    if ((st->heap_len + st->tail_len == st->heap_cap || st->tail_len == st->tail_cap) &&
-        grow_timers(st) < 0)
-        return PIMPARSE_ERR_NOMEM;
-    st->tail[st->tail_len] = idx;
-    e->heap_pos = TAIL_POS | st->tail_len++;
-    if (d < st->tail_min)
-        st->tail_min = d;
-    return 0;
-}
-
-/* Corrects stale keys at the top until the top key is a true deadline. */
-static void fix_top(pimparse_state *st)
-{
-    while (st->heap_len) {
-        struct heap_item *top = &st->heap[0];
-        uint64_t d = deadline(st, sg_at(st, top->idx), top->idx);
-        if (d == hkey(top))
-            return;
-        if (d == PIMPARSE_NEVER) {
-            timer_remove(st, top->idx);
-            continue;
-        }
-        hkey_set(top, d);
-        sift_down(st, 0);
-    }
-}
-
-/* ---- entries ---------------------------------------------------------------------- */
-
-/* Adds a key known to be absent; slot is the empty slot find_slot() returned for it
- * (found again when the table grows first). */
-/* Adds the next entry segment (the table's entries are all in use). */
-static __attribute__((noinline)) int add_segment(pimparse_state *st)
-{
-    if (st->n_segs == MAX_SEGS)
-        return PIMPARSE_ERR_NOMEM;
-    uint32_t size = (uint32_t)seg_entries(st->n_segs);
-    struct sg *n = pp_malloc_table((size_t)size * sizeof *n);
-    if (!n)
-        return PIMPARSE_ERR_NOMEM;
-    st->seg[st->n_segs++] = n;
-    st->sg_cap += size;
-    return 0;
-}
-
-PP_INLINE int insert(pimparse_state *st, uint8_t family, const uint8_t *s, const uint8_t *g,
-                     uint32_t h, uint32_t slot, uint32_t *out)
-{
-    if ((uint64_t)(st->count + 1) * 2 > st->nslots) {
-        int r = grow_slots(st);
-        if (r < 0)
-            return r;
-        slot = find_slot(st, family, s, g, h);
-    }
-    uint64_t key;
-    if (family == PIMPARSE_AF_IPV4) {
-        key = key4(s, g);
-    } else {
-        uint32_t k;
-        int r = key6_new(st, s, g, &k);
-        if (r < 0)
-            return r;
-        key = k;
-    }
-    uint32_t idx;
-    if (st->free_head != NIL) {
-        idx = st->free_head;
-        st->free_head = sg_at(st, idx)->heap_pos;
-    } else {
-        if (st->sg_used == st->sg_cap && add_segment(st) < 0) {
-            if (family != PIMPARSE_AF_IPV4)
-                key6_release(st, (uint32_t)key);
-            return PIMPARSE_ERR_NOMEM;
-        }
-        idx = st->sg_used++;
-    }
-    struct sg *e = sg_at(st, idx);
-    e->key = key;
-    e->family = family;
-    e->expiry = PIMPARSE_NEVER;
-    e->pending = 0;
-    e->heap_pos = NIL;
-    st->slots[slot] = (struct slot){h, idx + 1};
-    st->count++;
-    *out = idx;
-    return 0;
-}
-
-static void remove_entry(pimparse_state *st, uint32_t idx)
-{
-    struct sg *e = sg_at(st, idx);
-    uint8_t s[16], g[16];
-    key_bytes(st, e, s, g);
-    uint32_t slot = find_slot(st, e->family, s, g, hash_key(st->set.hash_seed, e->family, s, g));
-    if (slot_idx(&st->slots[slot]) == idx)
-        slot_delete(st, slot);
-    if (e->heap_pos != NIL)
-        timer_remove(st, idx);
-    if (e->pending) {
-        pend_del(st, idx);
-        e->pending = 0;
-    }
-    if (e->family != PIMPARSE_AF_IPV4)
-        key6_release(st, (uint32_t)e->key);
-    e->family = 0;
-    e->heap_pos = st->free_head;
-    st->free_head = idx;
-    st->count--;
-}
-
-static void entry_addrs(const pimparse_state *st, const struct sg *e, pimparse_addr *s,
-                        pimparse_addr *g)
-{
-    s->family = g->family = e->family;
-    key_bytes(st, e, s->bytes, g->bytes);
-}
+/* ---- events ----------------------------------------------------------------------- */
 
 static void handle_expiry(pimparse_state *st, uint64_t now);
 
@@ -1001,7 +341,7 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
         e->expiry = et;
         r = schedule(st, e, idx);
         if (r < 0) {
-            remove_entry(st, idx);
+            pp_remove_entry(st, idx);
             return r;
         }
         emit_sg(st, PIMPARSE_EVENT_JOIN, now, e, from, holdtime);
@@ -1012,7 +352,7 @@ static int apply_join(pimparse_state *st, uint8_t fam, const uint8_t *s, const u
         e->expiry = et;
     /* §4.5.3: a Join in Prune-Pending state cancels the pending Prune (an override). */
     if (e->pending) {
-        pend_del(st, idx);
+        pp_pend_del(st, idx);
         e->pending = 0;
         emit_sg(st, PIMPARSE_EVENT_PRUNE_OVERRIDE, now, e, from, holdtime);
     }
@@ -1032,7 +372,7 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
     if (st->n_nbrs > 1) {
         if (!e->pending) {
             uint64_t pp = now + pimparse_state_override_interval(st);
-            int r = pend_add(st, idx, pp);
+            int r = pp_pend_add(st, idx, pp);
             if (r < 0)
                 return r;
             e->pending = 1;
@@ -1040,7 +380,7 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
             if (r < 0) {
                 /* No timer for it (an entry joined with holdtime 0xFFFF has none yet):
                  * the Prune is not applied rather than left pending forever. */
-                pend_del(st, idx);
+                pp_pend_del(st, idx);
                 e->pending = 0;
                 return r;
             }
@@ -1061,7 +401,7 @@ static int apply_prune(pimparse_state *st, uint8_t fam, const uint8_t *s, const 
     /* The addresses are taken before removal releases an IPv6 key. */
     pimparse_addr sa, ga;
     entry_addrs(st, e, &sa, &ga);
-    remove_entry(st, idx);
+    pp_remove_entry(st, idx);
     emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, now, &sa, &ga, from, 0);
     return 0;
 }
@@ -1314,7 +654,7 @@ int pimparse_state_add_provisional(pimparse_state *st, const pimparse_addr *sour
     sg_at(st, idx)->expiry = expiry;
     r = schedule(st, sg_at(st, idx), idx);
     if (r < 0) {
-        remove_entry(st, idx);
+        pp_remove_entry(st, idx);
         return r;
     }
     return 1;
@@ -1324,8 +664,8 @@ uint64_t pimparse_state_get_expiry(pimparse_state *st)
 {
     if (!st)
         return PIMPARSE_NEVER;
-    merge_tail(st);
-    fix_top(st);
+    pp_merge_tail(st);
+    pp_fix_top(st);
     uint64_t t = st->heap_len ? hkey(&st->heap[0]) : PIMPARSE_NEVER;
     for (size_t i = 0; i < st->n_nbrs; i++)
         if (st->nbrs[i].info.expiry < t)
@@ -1347,19 +687,19 @@ static void handle_expiry(pimparse_state *st, uint64_t now)
          * fixed and the tail merged only here. */
         if (!timers_due(st, now))
             break;
-        merge_tail(st);
-        fix_top(st);
+        pp_merge_tail(st);
+        pp_fix_top(st);
         if (!st->heap_len || hkey(&st->heap[0]) > now)
             break;
         uint32_t idx = st->heap[0].idx;
         const struct sg *e = sg_at(st, idx);
-        uint64_t pp = e->pending ? pend_get(st, idx) : PIMPARSE_NEVER;
+        uint64_t pp = e->pending ? pp_pend_get(st, idx) : PIMPARSE_NEVER;
         /* The event carries the timer's own deadline, not the (possibly later) time of
          * this call: replays report when the state really ended. */
         uint64_t d = e->expiry < pp ? e->expiry : pp;
         pimparse_addr s, g;
         entry_addrs(st, e, &s, &g);
-        remove_entry(st, idx);
+        pp_remove_entry(st, idx);
         if (pp <= now)
             emit_sg_addrs(st, PIMPARSE_EVENT_PRUNE, d, &s, &g, NULL, 0);
         else
