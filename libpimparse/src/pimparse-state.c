@@ -598,8 +598,7 @@ void pp_state_prefetch_entries(const pimparse_state *st, const struct pp_ahead *
     for (unsigned i = 0; i < ah->n; i++) {
         const struct slot *sl = &st->slots[ah->hash[i] & mask];
         if (sl->ref && sl->hash == ah->hash[i]) {
-            /* Entries in the small first segments are only 16-byte aligned and may
-             * straddle two cache lines. */
+            /* A 24-byte entry may straddle two cache lines. */
             const struct sg *e = sg_at(st, slot_idx(sl));
             __builtin_prefetch(e);
             __builtin_prefetch((const uint8_t *)e + sizeof *e - 1);

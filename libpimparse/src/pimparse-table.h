@@ -28,11 +28,11 @@
  * separate pool that the entry points to, so the common IPv4 table pays for neither.
  * The hash is not kept (the slot has it, and removal recomputes it); a free entry links
  * the free list through heap_pos, since it has no timer.  The Prune-Pending Timer, set
- * on few entries and briefly, lives in a map beside them (see "Prune-Pending"). */
+ * on few entries and briefly, lives in a map beside them (pimparse-table.c). */
 struct sg {
     uint64_t expiry;   /* Expiry Timer; PIMPARSE_NEVER for holdtime 0xFFFF */
     uint64_t key;      /* IPv4: key4(); IPv6: index into the pool of struct key6 */
-    uint32_t heap_pos; /* NIL when not in the heap; free: the next free index */
+    uint32_t heap_pos; /* where its timer is (TAIL_POS) or NIL; free: the next free index */
     uint8_t family;    /* 0 = free */
     uint8_t pending;   /* Prune-Pending: the map holds its timer */
 };
