@@ -425,6 +425,36 @@ JOINFILE_EXPORT void joinfile_set_clear(joinfile_set *set)
     set->hash_valid = set->slots != NULL;
 }
 
+JOINFILE_EXPORT int joinfile_set_new_from(const joinfile_entry *entries, size_t n,
+                                          joinfile_set **out)
+{
+    if (!out)
+        return JOINFILE_ERR_INVALID;
+    *out = NULL;
+    if (n && !entries)
+        return JOINFILE_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (jf_entry_check(&entries[i], false))
+            return JOINFILE_ERR_INVALID;
+    joinfile_set *set;
+    int rc = joinfile_set_new(&set);
+    if (rc)
+        return rc;
+    if (n) {
+        /* Sorted (radix sort for large arrays) and deduplicated as a parsed file is: the
+         * hash index is built only if a lookup or an add ever needs it. */
+        joinfile_entry *e = jf_reallocarray(NULL, n, sizeof *e);
+        if (!e) {
+            joinfile_set_free(set);
+            return JOINFILE_ERR_NOMEM;
+        }
+        memcpy(e, entries, n * sizeof *e);
+        jf_set_adopt_sorted(set, e, jf_sort_unique(e, n), n);
+    }
+    *out = set;
+    return 0;
+}
+
 JOINFILE_EXPORT int joinfile_set_copy(joinfile_set *set, joinfile_set **out)
 {
     if (!set || !out)

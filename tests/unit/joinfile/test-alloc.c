@@ -118,6 +118,42 @@ static int scenario_set_ops(void *arg)
     return rc;
 }
 
+/* A set built from an array large enough for the radix sort (whose own allocation may
+ * fail too: it then falls back to sorting in place), then looked up and added to. */
+static int scenario_new_from(void *arg)
+{
+    (void)arg;
+    enum { N = 5000 };
+    joinfile_entry *in = calloc(N, sizeof *in);
+    assert_non_null(in);
+    for (int i = 0; i < N; i++) {
+        int k = (i * 7919) % N; /* a permutation: not sorted */
+        in[i] = (joinfile_entry){.family = AF_INET,
+                                 .source = {10, 1, (uint8_t)(k >> 8), (uint8_t)k},
+                                 .group = {232, 0, 0, 1}, .population = 1};
+    }
+    joinfile_set *s = NULL;
+    int rc = joinfile_set_new_from(in, N, &s);
+    free(in);
+    if (rc) {
+        assert_null(s);
+        return rc;
+    }
+    const joinfile_entry *es;
+    size_t n;
+    rc = joinfile_set_entries(s, &es, &n);
+    if (!rc) {
+        assert_int_equal(n, N);
+        for (size_t i = 1; i < n; i++)
+            assert_true(jf_entry_cmp(&es[i - 1], &es[i]) < 0);
+        joinfile_entry e = {.family = AF_INET, .source = {10, 2, 0, 1}, .group = {232, 0, 0, 1},
+                            .population = 1};
+        rc = joinfile_set_add(s, &e, NULL);
+    }
+    joinfile_set_free(s);
+    return rc;
+}
+
 static int scenario_entry_limit(void *arg)
 {
     (void)arg;
@@ -229,6 +265,7 @@ static void test_every_allocation(void **state)
     long runs = every_n(scenario_parse_format_diff, NULL);
     assert_true(runs > 5);
     assert_true(every_n(scenario_set_ops, NULL) > 3);
+    assert_true(every_n(scenario_new_from, NULL) > 3);
     assert_true(every_n(scenario_entry_limit, NULL) > 2);
     assert_true(every_n(scenario_write_read, &f) > 5);
     assert_true(every_n(scenario_watch, &f) > 5);

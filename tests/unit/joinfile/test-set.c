@@ -87,6 +87,55 @@ static void test_add_remove_lookup(void **state)
 
 /* Random adds and removes checked after every step against a bitmap model; covers the
  * hash table's backward-shift deletion and the lazy canonical order. */
+/* joinfile_set_new_from: any order in, canonical order out; equal keys keep the larger
+ * population; one invalid entry refuses the whole array; the set then works as any. */
+static void test_new_from(void **state)
+{
+    (void)state;
+    joinfile_entry in[] = {
+        v6("2001:db8::1", "ff3e::1", 1), v4(0x0a000002, 0xe8000001, 1),
+        v4(0x0a000001, 0xe8000002, 4),   v4(0x0a000001, 0xe8000001, 2),
+        v4(0x0a000001, 0xe8000002, 9),   v4(0x0a000001, 0xe8000002, 3),
+    };
+    joinfile_set *set;
+    assert_int_equal(joinfile_set_new_from(in, 6, &set), 0);
+    assert_int_equal(joinfile_set_count(set), 4);
+    char *text = fmt(set, JOINFILE_POPULATION_AUTO);
+    assert_string_equal(text, "10.0.0.1,232.0.0.1,2\n10.0.0.1,232.0.0.2,9\n10.0.0.2,232.0.0.1\n"
+                              "2001:db8::1,ff3e::1\n");
+    joinfile_free(text);
+    uint32_t pop;
+    assert_int_equal(joinfile_set_lookup(set, &in[2], &pop), 0);
+    assert_int_equal(pop, 9);
+    joinfile_entry more = v4(0x0a000000, 0xe8000001, 1);
+    int what;
+    assert_int_equal(joinfile_set_add(set, &more, &what), 0);
+    assert_int_equal(what, JOINFILE_SET_INSERTED);
+    assert_int_equal(joinfile_set_remove(set, &in[1]), 0);
+    text = fmt(set, JOINFILE_POPULATION_AUTO);
+    assert_string_equal(text, "10.0.0.0,232.0.0.1\n10.0.0.1,232.0.0.1,2\n10.0.0.1,232.0.0.2,9\n"
+                              "2001:db8::1,ff3e::1\n");
+    joinfile_free(text);
+    joinfile_set_free(set);
+
+    /* An empty array makes an empty set. */
+    assert_int_equal(joinfile_set_new_from(NULL, 0, &set), 0);
+    assert_int_equal(joinfile_set_count(set), 0);
+    joinfile_set_free(set);
+
+    /* A link-local group, a multicast source, population 0: refused, nothing made. */
+    joinfile_entry bad[] = {v4(0x0a000001, 0xe0000001, 1), v4(0xe8000001, 0xe8000001, 1),
+                            v4(0x0a000001, 0xe8000001, 0)};
+    for (int i = 0; i < 3; i++) {
+        joinfile_entry arr[2] = {in[1], bad[i]};
+        set = (joinfile_set *)&set; /* must be overwritten */
+        assert_int_equal(joinfile_set_new_from(arr, 2, &set), JOINFILE_ERR_INVALID);
+        assert_null(set);
+    }
+    assert_int_equal(joinfile_set_new_from(NULL, 1, &set), JOINFILE_ERR_INVALID);
+    assert_int_equal(joinfile_set_new_from(in, 1, NULL), JOINFILE_ERR_INVALID);
+}
+
 static void test_random_against_model(void **state)
 {
     (void)state;
@@ -394,6 +443,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_remove_lookup),
+        cmocka_unit_test(test_new_from),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_canonical_order_and_modes),
         cmocka_unit_test(test_diff),
