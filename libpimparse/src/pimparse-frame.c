@@ -16,7 +16,7 @@
  * one call per frame instead of four. */
 
 PP_INLINE int decode_pim(const uint8_t *ip_src_bytes, const uint8_t *ip_dst_bytes, int v6,
-                      const uint8_t *msg, size_t len, pimparse_packet *out)
+                         const uint8_t *msg, size_t len, pimparse_packet *out)
 {
     /* RFC 7761 §4.9: PIM Ver(4) Type(4) Reserved(8) Checksum(16). */
     if (len < 4)

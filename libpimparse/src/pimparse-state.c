@@ -153,7 +153,7 @@ static void emit_sg_addrs(const pimparse_state *st, int type, uint64_t now,
 }
 
 PP_INLINE void emit_sg(const pimparse_state *st, int type, uint64_t now, const struct sg *e,
-                    const pimparse_addr *from, uint16_t holdtime)
+                       const pimparse_addr *from, uint16_t holdtime)
 {
     if (!st->set.event)
         return;

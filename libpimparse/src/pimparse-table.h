@@ -180,7 +180,7 @@ static inline uint64_t key4(const uint8_t *s, const uint8_t *g)
 }
 
 static inline int key_equal(const pimparse_state *st, const struct sg *e, uint8_t family,
-                     const uint8_t *s, const uint8_t *g)
+                            const uint8_t *s, const uint8_t *g)
 {
     if (e->family != family)
         return 0;
@@ -207,7 +207,7 @@ static inline void key_bytes(const pimparse_state *st, const struct sg *e, uint8
 }
 
 static inline void entry_addrs(const pimparse_state *st, const struct sg *e, pimparse_addr *s,
-                        pimparse_addr *g)
+                               pimparse_addr *g)
 {
     s->family = g->family = e->family;
     key_bytes(st, e, s->bytes, g->bytes);
