@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <net/if.h>
 
 #include "joinfile/joinfile.h"
@@ -77,6 +78,8 @@ struct pw {
     struct pw_iface ifc;
     struct pw_hello hello;
     bool hello_on;
+    int hello4_handle; /* the loop source of the IPv4 Hello socket and the Hello timer */
+    int addr_fd;       /* rtnetlink: the capture interface's address changes, or -1 */
     struct pw_mfc mfc;
     bool fwd;
     mc_loop *loop;
@@ -480,6 +483,52 @@ static void hello_process(void *user, uint64_t now)
     pw_hello_process(&pw->hello, now);
 }
 
+/* The capture interface's addresses changed (a renumbering): the upstream addresses, when
+ * they are the interface's, and the Hellos' address list follow without a restart. */
+static void addr_process(void *user, uint64_t now)
+{
+    struct pw *pw = user;
+    if (!pw_addrwatch_read(pw->addr_fd, pw->ifc.ifindex))
+        return;
+    struct pw_iface n;
+    int r = pw_iface_lookup(pw->ifname, &n);
+    if (r < 0) {
+        mc_warn("addresses of %s: %s", pw->ifname, strerror(-r));
+        return;
+    }
+    if (pw_iface_same_addresses(&n, &pw->ifc))
+        return;
+    pimparse_addr old4 = pw->ifc.v4[0];
+    bool had4 = pw->ifc.n_v4 > 0;
+    pw->ifc = n;
+    pimparse_addr all[2 * PW_MAX_ADDRS];
+    size_t k = 0;
+    char a[64];
+    for (int i = 0; i < n.n_v4; i++)
+        all[k++] = n.v4[i];
+    for (int i = 0; i < n.n_v6; i++)
+        all[k++] = n.v6[i];
+    char list[2 * PW_MAX_ADDRS * 48] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < k && used < sizeof list; i++)
+        used += (size_t)snprintf(list + used, sizeof list - used, " %s", fmt_addr(&all[i], a));
+    mc_info("addresses of %s now:%s", pw->ifname, k ? list : " none");
+    if (pw->n_upstream == 0 && pimparse_state_set_local_addresses(pw->st, all, k) < 0)
+        mc_warn("upstream neighbor addresses not updated: out of memory");
+    if (pw->hello_on) {
+        bool fd4_changed;
+        r = pw_hello_addresses_changed(&pw->hello, had4 ? &old4 : NULL, now, &fd4_changed);
+        if (r < 0)
+            mc_warn("IPv4 Hellos on %s stopped: %s", pw->ifname, strerror(-r));
+        if (fd4_changed) {
+            mc_loop_remove(pw->loop, pw->hello4_handle);
+            if (mc_loop_add(pw->loop, pw->hello.fd4, hello_expiry, hello_process, pw,
+                            &pw->hello4_handle) < 0)
+                mc_warn("Hellos on %s stopped: event loop full", pw->ifname);
+        }
+    }
+}
+
 static void hello6_process(void *user, uint64_t now)
 {
     struct pw *pw = user;
@@ -509,6 +558,7 @@ static void on_signal(void *user, int signo)
 
 static int run_live(struct pw *pw)
 {
+    pw->addr_fd = -1;
     int r = mc_loop_new(&pw->loop);
     if (r < 0) {
         mc_err("event loop: %s", strerror(-r));
@@ -538,7 +588,8 @@ static int run_live(struct pw *pw)
         mc_info("sending PIM Hellos on %s every %llu s (holdtime %u, generation ID %08x)",
                 pw->ifname, (unsigned long long)(pw->hello_interval / MC_NS_PER_S),
                 pw->hello_holdtime, genid);
-        if (mc_loop_add(pw->loop, pw->hello.fd4, hello_expiry, hello_process, pw, NULL) < 0 ||
+        if (mc_loop_add(pw->loop, pw->hello.fd4, hello_expiry, hello_process, pw,
+                        &pw->hello4_handle) < 0 ||
             (pw->hello.fd6 >= 0 &&
              mc_loop_add(pw->loop, pw->hello.fd6, NULL, hello6_process, pw, NULL) < 0))
             goto out;
@@ -549,6 +600,11 @@ static int run_live(struct pw *pw)
         if (pw->mfc.fd6 >= 0 && mc_loop_add(pw->loop, pw->mfc.fd6, NULL, mfc_process, pw, NULL) < 0)
             goto out;
     }
+    pw->addr_fd = pw_addrwatch_open();
+    if (pw->addr_fd < 0)
+        mc_warn("address changes of %s not followed: %s", pw->ifname, strerror(-pw->addr_fd));
+    else if (mc_loop_add(pw->loop, pw->addr_fd, NULL, addr_process, pw, NULL) < 0)
+        goto out;
     mc_loop_add_signal(pw->loop, SIGINT, on_signal, pw);
     mc_loop_add_signal(pw->loop, SIGTERM, on_signal, pw);
     mc_loop_add_signal(pw->loop, SIGHUP, on_signal, pw);
@@ -565,6 +621,8 @@ out:
         pw_hello_send(&pw->hello, 0);
         pw_hello_close(&pw->hello);
     }
+    if (pw->addr_fd >= 0)
+        close(pw->addr_fd);
     mc_loop_free(pw->loop);
     return status;
 }

@@ -184,6 +184,26 @@ int pw_hello_process(struct pw_hello *h, uint64_t now)
     return n;
 }
 
+int pw_hello_addresses_changed(struct pw_hello *h, const pimparse_addr *old_primary4,
+                               uint64_t now, bool *fd4_changed)
+{
+    *fd4_changed = false;
+    const pimparse_addr *p4 = h->ifc->n_v4 > 0 ? &h->ifc->v4[0] : NULL;
+    bool same = p4 && old_primary4 && pimparse_addr_equal(p4, old_primary4);
+    int r = 0;
+    if (!same && (h->fd4 >= 0 || p4)) {
+        /* The IPv4 socket is bound to the primary address (the Hello source). */
+        if (h->fd4 >= 0)
+            close(h->fd4);
+        h->fd4 = -1;
+        *fd4_changed = true;
+        if (p4)
+            r = open4(h);
+    }
+    h->next = now; /* a triggered Hello with the new list */
+    return r;
+}
+
 void pw_hello_drain(struct pw_hello *h)
 {
     uint8_t buf[2048];

@@ -47,3 +47,10 @@ int pw_iface_lookup(const char *name, struct pw_iface *ifc)
     freeifaddrs(list);
     return 0;
 }
+
+bool pw_iface_same_addresses(const struct pw_iface *a, const struct pw_iface *b)
+{
+    return a->n_v4 == b->n_v4 && a->n_v6 == b->n_v6 && a->has_ll6 == b->has_ll6 &&
+           memcmp(a->v4, b->v4, (size_t)a->n_v4 * sizeof a->v4[0]) == 0 &&
+           memcmp(a->v6, b->v6, (size_t)a->n_v6 * sizeof a->v6[0]) == 0;
+}

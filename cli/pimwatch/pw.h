@@ -22,6 +22,17 @@ struct pw_iface {
 
 /* Fills *ifc with the interface's index and addresses.  Returns 0 or -errno. */
 int pw_iface_lookup(const char *name, struct pw_iface *ifc);
+/* Whether two lookups found the same addresses. */
+bool pw_iface_same_addresses(const struct pw_iface *a, const struct pw_iface *b);
+
+/* ---- address changes (pw-addrwatch.c) ---- */
+
+/* A non-blocking rtnetlink socket told of every interface address added or removed.
+ * Returns the fd or -errno. */
+int pw_addrwatch_open(void);
+/* Reads what is queued on it; returns 1 when an address of ifindex came or went (or
+ * notifications were lost), else 0. */
+int pw_addrwatch_read(int fd, int ifindex);
 
 /* ---- Hellos (RFC 7761 §4.3.1) ---- */
 
@@ -44,6 +55,12 @@ int pw_hello_open(struct pw_hello *h, struct pw_iface *ifc, uint16_t holdtime, u
 int pw_hello_process(struct pw_hello *h, uint64_t now);
 /* Sends a Hello with the given holdtime at once (holdtime 0 on shutdown). */
 int pw_hello_send(struct pw_hello *h, uint16_t holdtime);
+/* After h->ifc's addresses changed: re-opens the IPv4 socket when the primary address it
+ * is bound to changed (*fd4_changed set), and sends the new address list at now (RFC
+ * 7761 §4.3.1: neighbors learn secondary addresses from Hellos).  Returns 0 or -errno
+ * (the IPv4 socket could not be re-opened; h->fd4 is then -1). */
+int pw_hello_addresses_changed(struct pw_hello *h, const pimparse_addr *old_primary4,
+                               uint64_t now, bool *fd4_changed);
 /* Reads and discards what the raw sockets received (PIM to 224.0.0.13 / ff02::d). */
 void pw_hello_drain(struct pw_hello *h);
 void pw_hello_close(struct pw_hello *h);

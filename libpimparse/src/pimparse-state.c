@@ -85,6 +85,31 @@ void pimparse_state_free(pimparse_state *st)
     pp_free(st);
 }
 
+int pimparse_state_set_local_addresses(pimparse_state *st, const pimparse_addr *a, size_t n)
+{
+    if (!st || (n && !a))
+        return PIMPARSE_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (a[i].family != PIMPARSE_AF_IPV4 && a[i].family != PIMPARSE_AF_IPV6)
+            return PIMPARSE_ERR_INVALID;
+    /* The new list is built beside the old one, which stays in use if this fails. */
+    pimparse_addr *old = st->locals;
+    size_t old_n = st->n_locals, old_cap = st->cap_locals;
+    st->locals = NULL;
+    st->n_locals = st->cap_locals = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (pimparse_state_add_local_address(st, &a[i]) < 0) {
+            pp_free(st->locals);
+            st->locals = old;
+            st->n_locals = old_n;
+            st->cap_locals = old_cap;
+            return PIMPARSE_ERR_NOMEM;
+        }
+    }
+    pp_free(old);
+    return 0;
+}
+
 void pimparse_state_set_policy(pimparse_state *st, uint32_t policy)
 {
     if (st)

@@ -355,6 +355,11 @@ PIMPARSE_EXPORT void pimparse_state_free(pimparse_state *st);
 /* Adds one of our addresses (a J/P counts when its Upstream Neighbor is one of them, and
  * Hellos from them are ignored).  Returns 0, PIMPARSE_ERR_NOMEM, _INVALID. */
 PIMPARSE_EXPORT int pimparse_state_add_local_address(pimparse_state *st, const pimparse_addr *a);
+/* Replaces all of our addresses with a[0..n) (n may be 0), as when the interface's
+ * addresses change.  All or nothing: returns 0, or PIMPARSE_ERR_NOMEM / _INVALID with
+ * the old list kept. */
+PIMPARSE_EXPORT int pimparse_state_set_local_addresses(pimparse_state *st, const pimparse_addr *a,
+                                                       size_t n);
 /* Replaces the policy flags. */
 PIMPARSE_EXPORT void pimparse_state_set_policy(pimparse_state *st, uint32_t policy);
 

@@ -6,7 +6,9 @@
 #   2. an IPv6 Join to our link-local address (checksum computed by the kernel) reaches
 #      the joinfile; one for another upstream router does not; the Prune removes it;
 #   3. --forward-from: the IPv6 (S,G) gets an MRT6 route, and the sender's packets
-#      arrive on the peer's side of the capture interface.
+#      arrive on the peer's side of the capture interface;
+#   4. renumbering i0 while pimwatch runs: Joins follow the addresses, Hellos the new
+#      primary.
 #  peer: r0 fe80::1 10.3.0.1 == i0 fe80::2 10.3.0.2 | ing: pimwatch | i-up 2001:db8::ffff
 #                                                   == s0 2001:db8::1 | snd: sender S
 # Exit 77 when not root, or (outside CI) when ip or tcpdump is missing.
@@ -87,6 +89,22 @@ grep -q " prune 2001:db8::1,ff3e::8000:1\$" "$W/events.txt" || fail "prune event
 wait_for 5 "the MRT6 route to go" sh -c "! ip -n $B -6 mroute show | grep -q 2001:db8::1"
 echo "ok 3 - live IPv6 prune removes the entry and the route"
 
+# Renumbering while running: an address added to i0 is ours at once (a Join to it
+# counts); when the old primary goes (the kernel promotes the new one), Joins to it no
+# longer count and the Hellos come from the new primary.
+ip netns exec $B sysctl -qw net.ipv4.conf.i0.promote_secondaries=1
+ip -n $B addr add 10.3.0.5/24 dev i0
+wait_for 10 "pimwatch to see 10.3.0.5" grep -q "addresses of i0 now: 10.3.0.2 10.3.0.5 fe80::2\$" "$W/pimwatch.log"
+ip netns exec $A "$INJECT" r0 10.3.0.1 10.3.0.5 210 join 192.0.2.5 232.1.1.5 || fail "inject"
+wait_for 10 "the Join to the added address" has "192.0.2.5,232.1.1.5"
+ip -n $B addr del 10.3.0.2/24 dev i0
+wait_for 10 "pimwatch to see 10.3.0.2 go" grep -q "addresses of i0 now: 10.3.0.5 fe80::2\$" "$W/pimwatch.log"
+ip netns exec $A "$INJECT" r0 10.3.0.1 10.3.0.2 210 join 192.0.2.6 232.1.1.6 || fail "inject"
+ip netns exec $A "$INJECT" r0 10.3.0.1 10.3.0.5 210 join 192.0.2.7 232.1.1.7 || fail "inject"
+wait_for 10 "the Join to the new primary" has "192.0.2.7,232.1.1.7"
+has "192.0.2.6,232.1.1.6" && fail "a Join to the removed address was counted"
+echo "ok 4 - renumbering followed: added address counts, removed one does not"
+
 wait_for 10 "three start-up Hellos" sh -c "[ \$(grep -c 'Hello sent on i0' '$W/pimwatch.log') -ge 3 ]"
 kill -TERM $PW
 wait $PW || fail "pimwatch exit status"
@@ -105,9 +123,10 @@ grep -q "Hold Time Option (1), length 2, Value: 0s" "$W/decoded.txt" || fail "no
 grep -q "LAN Prune Delay Option (2), length 4, Value:" "$W/decoded.txt" || fail "no LAN Prune Delay"
 grep -A1 "tos 0xc0, ttl 1," "$W/decoded.txt" | grep -q "10.3.0.2 > 224.0.0.13" || fail "IPv4 Hellos not TOS 0xc0 / TTL 1"
 grep -q "class 0xc0, .*hlim 1, .*fe80::2 > ff02::d" "$W/decoded.txt" || fail "IPv6 Hellos not class 0xc0 / hop limit 1"
-echo "ok 4 - $hellos Hellos (IPv4 and IPv6) verified by tcpdump, holdtime 0 at exit"
+grep -q "10.3.0.5 > 224.0.0.13: PIMv2" "$W/decoded.txt" || fail "no Hello from the new primary 10.3.0.5"
+echo "ok 5 - $hellos Hellos (IPv4 and IPv6) verified by tcpdump, holdtime 0 at exit, from the new primary after renumbering"
 # Hop limit 15: sent with 16, decremented once by the kernel's multicast forwarding.
 # (veth checksum offload makes tcpdump flag the UDP checksum of captured packets.)
 fwd=$(grep -c "hlim 15, .*2001:db8::1.[0-9]* > ff3e::8000:1.5002: .*UDP, length" "$W/decoded.txt")
 [ "$fwd" -gt 0 ] || fail "no forwarded IPv6 packet reached the peer"
-echo "ok 5 - $fwd IPv6 packets from 2001:db8::1 forwarded out of the capture interface"
+echo "ok 6 - $fwd IPv6 packets from 2001:db8::1 forwarded out of the capture interface"

@@ -390,6 +390,35 @@ static void test_upstream_filter(void **state)
                         PIMPARSE_SOURCE_S, 0), 0);
     assert_int_equal(pimparse_state_count(st), 0);
     pimparse_state_free(st);
+
+    /* The interface is renumbered: the whole list is replaced, all or nothing. */
+    st = new_state(&r, 0, "10.2.0.2");
+    pimparse_addr now[] = {A("10.2.0.5"), A("fe80::2"), A("10.2.0.5")};
+    assert_int_equal(pimparse_state_set_local_addresses(st, now, 3), 0);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.2", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 0); /* the old address is no longer ours */
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.5", 210, "232.1.1.1", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 1);
+    /* A failed replacement keeps the old list; an invalid one is refused. */
+    pimparse_addr other = A("10.2.0.9");
+    pp_alloc_fail_at(1);
+    assert_int_equal(pimparse_state_set_local_addresses(st, &other, 1), PIMPARSE_ERR_NOMEM);
+    pp_alloc_fail_at(0);
+    pimparse_addr none;
+    memset(&none, 0, sizeof none);
+    assert_int_equal(pimparse_state_set_local_addresses(st, &none, 1), PIMPARSE_ERR_INVALID);
+    assert_int_equal(pimparse_state_set_local_addresses(st, NULL, 1), PIMPARSE_ERR_INVALID);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.5", 210, "232.1.1.2", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 2);
+    /* No address at all: no Join counts. */
+    assert_int_equal(pimparse_state_set_local_addresses(st, NULL, 0), 0);
+    assert_int_equal(jp(st, T0, "10.2.0.1", "10.2.0.5", 210, "232.1.1.3", "23.212.185.4",
+                        PIMPARSE_SOURCE_S, 1), 0);
+    assert_int_equal(pimparse_state_count(st), 2);
+    pimparse_state_free(st);
 }
 
 static void test_star_g_and_rpt_not_joined(void **state)
