@@ -286,5 +286,7 @@ PIMPARSE_HIDDEN int pp_state_process_decoded(pimparse_state *st, int decode_rc,
 PIMPARSE_HIDDEN uint32_t pp_state_hash(const pimparse_state *st, const pimparse_addr *source,
                                        const pimparse_addr *group);
 PIMPARSE_HIDDEN uint32_t pp_state_slots(const pimparse_state *st);
+/* Test hook: how many entries the allocated segments hold. */
+PIMPARSE_HIDDEN uint32_t pp_state_entry_capacity(const pimparse_state *st);
 
 #endif

@@ -807,6 +807,11 @@ uint32_t pp_state_slots(const pimparse_state *st)
     return st->nslots;
 }
 
+uint32_t pp_state_entry_capacity(const pimparse_state *st)
+{
+    return st->sg_cap;
+}
+
 void pimparse_state_get_stats(const pimparse_state *st, pimparse_stats *out)
 {
     if (st && out)

@@ -77,13 +77,16 @@ struct pimparse_state {
     uint32_t sg_cap, sg_used, free_head, count;
     struct slot *slots;
     uint32_t nslots; /* power of two, at least twice the count (linear probing) */
-    /* heap[0, heap_len) is the binary heap of timers; tail[0, tail_len) holds the indexes
-     * of newly scheduled entries not yet sifted in (see schedule), tail_min a lower bound
-     * of their deadlines. */
+    /* heap[0, heap_len) is the binary heap of timers.  Newly scheduled timers not yet
+     * sifted in (see schedule) form the tail: entries created since the last merge (index
+     * >= fresh_lo) are marked TAIL_FRESH in place, fresh_count of them; others (reused
+     * indexes) are listed in tail[0, tail_len).  tail_min is a lower bound of the tail's
+     * deadlines.  heap_cap >= heap_len + tail_len + fresh_count always. */
     struct heap_item *heap;
     uint32_t heap_len, heap_cap;
     uint32_t *tail;
     uint32_t tail_len, tail_cap;
+    uint32_t fresh_lo, fresh_count;
     uint64_t tail_min;
     struct key6 *key6;
     uint32_t key6_cap, key6_used, key6_free;
@@ -96,9 +99,11 @@ struct pimparse_state {
     pimparse_stats stats;
 };
 
-/* An entry's heap_pos: NIL (no timer), its position in the heap, or TAIL_POS | its
- * position in the tail (at most 2^30 timers, see reserve). */
+/* An entry's heap_pos: NIL (no timer), its position in the heap, TAIL_POS | its position
+ * in the tail list (at most 2^30 timers, see reserve), or TAIL_FRESH (in the tail, not
+ * listed: the entry is newer than the last merge). */
 #define TAIL_POS 0x80000000u
+#define TAIL_FRESH 0xfffffffeu
 
 /* ---- pimparse-table.c ---------------------------------------------------------------- */
 
@@ -128,8 +133,9 @@ PIMPARSE_HIDDEN void pp_sift_up(pimparse_state *st, uint32_t pos);
 PIMPARSE_HIDDEN void pp_timer_remove(pimparse_state *st, uint32_t idx);
 /* Moves the tail into the heap (cannot fail). */
 PIMPARSE_HIDDEN void pp_merge_tail(pimparse_state *st);
-/* Room for one more timer in the tail and, reserved, in the heap. */
-PIMPARSE_HIDDEN PP_RARE int pp_grow_timers(pimparse_state *st);
+/* Room for one more timer, reserved in the heap and, when listed is set, in the tail
+ * list. */
+PIMPARSE_HIDDEN PP_RARE int pp_grow_timers(pimparse_state *st, int listed);
 /* Corrects stale keys at the top until the top key is a true deadline. */
 PIMPARSE_HIDDEN void pp_fix_top(pimparse_state *st);
 
@@ -247,20 +253,22 @@ static inline uint64_t deadline(const pimparse_state *st, const struct sg *e, ui
 /* Whether a timer may be due at now (keys never exceed the true deadlines). */
 static inline int timers_due(const pimparse_state *st, uint64_t now)
 {
-    return (st->heap_len && hkey(&st->heap[0]) <= now) || (st->tail_len && st->tail_min <= now);
+    return (st->heap_len && hkey(&st->heap[0]) <= now) ||
+           ((st->tail_len || st->fresh_count) && st->tail_min <= now);
 }
 
 /* Puts or moves an entry's timer after its timers changed.  Later deadlines are left lazy
- * (see the file comment).  A new timer goes to the tail, unsorted and without a key (4
- * bytes): nothing needs the order until a timer may be due or the next deadline is asked
- * for, and a replay that only adds entries never pays for sifting nor for the heap's
- * 12-byte items: the heap's room is reserved here (mapped, not yet touched) so that
- * pp_merge_tail() cannot fail. */
+ * (see the file comment).  A new timer goes to the tail, unsorted and without a key:
+ * nothing needs the order until a timer may be due or the next deadline is asked for,
+ * and a replay that only adds entries never pays for sifting nor for the heap's 12-byte
+ * items.  An entry created since the last merge is only marked (the merge finds it by
+ * its index); a reused one is listed (4 bytes).  The heap's room is reserved here
+ * (mapped, not yet touched) so that pp_merge_tail() cannot fail. */
 PP_INLINE int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
 {
     uint64_t d = deadline(st, e, idx);
     if (e->heap_pos != NIL) {
-        if (e->heap_pos & TAIL_POS) {
+        if (e->heap_pos & TAIL_POS) { /* listed, or TAIL_FRESH */
             if (d < st->tail_min)
                 st->tail_min = d;
         } else if (d < hkey(&st->heap[e->heap_pos])) {
@@ -271,11 +279,18 @@ PP_INLINE int schedule(pimparse_state *st, struct sg *e, uint32_t idx)
     }
     if (d == PIMPARSE_NEVER)
         return 0;
-    if ((st->heap_len + st->tail_len == st->heap_cap || st->tail_len == st->tail_cap) &&
-        pp_grow_timers(st) < 0)
+    int fresh = idx >= st->fresh_lo;
+    if ((st->heap_len + st->tail_len + st->fresh_count == st->heap_cap ||
+         (!fresh && st->tail_len == st->tail_cap)) &&
+        pp_grow_timers(st, !fresh) < 0)
         return PIMPARSE_ERR_NOMEM;
-    st->tail[st->tail_len] = idx;
-    e->heap_pos = TAIL_POS | st->tail_len++;
+    if (fresh) {
+        e->heap_pos = TAIL_FRESH;
+        st->fresh_count++;
+    } else {
+        st->tail[st->tail_len] = idx;
+        e->heap_pos = TAIL_POS | st->tail_len++;
+    }
     if (d < st->tail_min)
         st->tail_min = d;
     return 0;
