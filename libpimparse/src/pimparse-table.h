@@ -7,8 +7,8 @@
  * bit finds them (slots hold the 32-bit hash next to the index, so a probe touches an
  * entry only when the hashes match: a miss on a million-entry table costs one cache
  * line; pimparse-table.c), and a binary min-heap of deadlines orders their timers (new
- * timers wait in an unsorted list of indexes, the tail, until the order is needed, see
- * schedule; pimparse-timers.c).  Heap keys are lazy: a Join only ever moves an entry's
+ * timers wait unsorted in the tail, marked in their entries or listed, until the order
+ * is needed, see schedule; pimparse-timers.c).  Heap keys are lazy: a Join only ever moves an entry's
  * deadline later, so a refresh leaves the heap alone and the stale key is corrected when
  * it reaches the top; only a Prune-Pending (an earlier deadline) touches the heap.
  *
