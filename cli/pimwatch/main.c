@@ -195,6 +195,7 @@ static int collect_cb(void *user, const pimparse_addr *s, const pimparse_addr *g
     return 0;
 }
 
+/* Writes the joinfile from the state (the writer skips unchanged content). */
 static int write_joinfile(struct pw *pw)
 {
     pw->dirty = false;
